@@ -1,0 +1,125 @@
+r"""
+Linear regression with mini-batches
+===================================
+
+The same line fit as :ref:`sphx_glr_auto_examples_regression_plot_linear_regression_autograd.py`,
+but each step now sees a small random batch of points instead of all of them.
+You will learn:
+
+* how a :class:`torch.utils.data.Dataset` subclass says how many items there are and
+  how to get one;
+* how a shuffling :class:`torch.utils.data.DataLoader` turns it into mini-batches;
+* why mini-batch gradient descent needs a shrinking learning rate to settle.
+
+The model and the update are still written by hand.
+"""
+
+# %%
+# Setup
+# -----
+# As on the previous page, x is standardized so that one learning rate suits both
+# parameters.
+import matplotlib.pyplot as plt
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from pytorch_examples.plotting import plot_curves_by_epoch, plot_loss_curve
+from pytorch_examples.synthetic import least_squares_line, make_line_data
+
+N_POINTS = 100
+TRUE_SLOPE = 2.0
+TRUE_INTERCEPT = 3.0
+NOISE_STD = 50.0
+SEED = 0
+BATCH_SIZE = 10
+LEARNING_RATE = 0.05
+N_EPOCHS = 20
+
+torch.manual_seed(SEED)
+data = make_line_data(
+    N_POINTS, slope=TRUE_SLOPE, intercept=TRUE_INTERCEPT, noise_std=NOISE_STD, seed=SEED
+)
+x, y = data.x, data.y
+lstsq_slope, lstsq_intercept = least_squares_line(x, y)
+x_mean, x_std = x.mean(), x.std()
+x_scaled = (x - x_mean) / x_std
+
+
+# %%
+# A Dataset
+# ---------
+# A map-style data set needs two methods: ``__len__`` and ``__getitem__``. Here
+# the points already sit in memory; a data set of images would read a file in
+# ``__getitem__`` instead, which is why the loader asks for items one at a time.
+class PointsDataset(Dataset):
+    """Pairs ``(x[i], y[i])`` of two equally long one-dimensional tensors."""
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        if inputs.shape != targets.shape:
+            raise ValueError(f"shapes differ: {tuple(inputs.shape)} vs {tuple(targets.shape)}")
+        self.inputs = inputs
+        self.targets = targets
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.inputs[index], self.targets[index]
+
+
+dataset = PointsDataset(x_scaled, y)
+loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
+batch_x, batch_y = next(iter(loader))
+print(f"{len(dataset)} points, {len(loader)} batches per epoch")
+print(f"one batch: x {tuple(batch_x.shape)}, y {tuple(batch_y.shape)}")
+
+# %%
+# Training
+# --------
+# An epoch is now ``len(loader)`` steps, each on a fresh shuffled batch. A batch's
+# gradient is a noisy estimate of the full gradient, so at a fixed learning rate the
+# parameters keep jittering around the minimum by an amount that grows with the rate.
+# Shrinking the rate linearly to nearly zero over the run lets them settle.
+w = torch.zeros((), requires_grad=True)
+b = torch.zeros((), requires_grad=True)
+params_per_epoch, losses = [], []
+for epoch in range(N_EPOCHS):
+    learning_rate = LEARNING_RATE * (1 - epoch / N_EPOCHS)
+    for batch_x, batch_y in loader:
+        loss = ((w * batch_x + b - batch_y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= learning_rate * w.grad
+            b -= learning_rate * b.grad
+        w.grad.zero_()
+        b.grad.zero_()
+        losses.append(loss.item())
+    # Convert the standardized-x parameters back to the original scale of x.
+    params_per_epoch.append(
+        ((w / x_std).item(), (b - w * x_mean / x_std).item()),
+    )
+w_fit, b_fit = params_per_epoch[-1]
+
+# %%
+# The per-step loss is noisy because each value comes from only ``BATCH_SIZE``
+# points; its trend still falls to the noise floor within the first few epochs.
+fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+ax_fit.scatter(x, y, s=10, color="0.6")
+ax_fit.plot(x, TRUE_SLOPE * x + TRUE_INTERCEPT, "k--", label="true line")
+plot_curves_by_epoch(ax_fit, x, [w * x + b for w, b in params_per_epoch])
+ax_fit.set(xlabel="x", ylabel="y", title="fitted line after each epoch")
+ax_fit.legend(loc="upper left")
+plot_loss_curve(ax_loss, losses)
+ax_loss.set_title(f"mini-batch loss per step ({len(loader)} steps per epoch)")
+fig.tight_layout()
+plt.show()
+
+# %%
+# Result
+# ------
+# Mini-batch descent ends near, not exactly at, the least squares answer: the last
+# steps still carry a little batch noise.
+print(f"{'':16}{'w':>9}{'b':>9}")
+print(f"{'true':16}{TRUE_SLOPE:9.4f}{TRUE_INTERCEPT:9.4f}")
+print(f"{'least squares':16}{lstsq_slope:9.4f}{lstsq_intercept:9.4f}")
+print(f"{'mini-batch SGD':16}{w_fit:9.4f}{b_fit:9.4f}")

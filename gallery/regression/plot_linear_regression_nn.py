@@ -1,0 +1,128 @@
+r"""
+Linear regression the PyTorch way
+=================================
+
+The third fit of the same line. Everything the previous pages wrote by hand now comes
+from PyTorch:
+
+* the model is an :class:`torch.nn.Linear` layer inside an :class:`torch.nn.Module`;
+* the loss is :class:`torch.nn.MSELoss`;
+* the update, and the zeroing of gradients, are done by :class:`torch.optim.SGD`;
+* the shrinking learning rate comes from :class:`torch.optim.lr_scheduler.LinearLR`.
+
+What remains is the standard training loop that every later example repeats.
+Compare it line by line with
+:ref:`sphx_glr_auto_examples_regression_plot_linear_regression_minibatch.py`.
+"""
+
+# %%
+# Setup
+# -----
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from pytorch_examples.plotting import plot_curves_by_epoch, plot_loss_curve
+from pytorch_examples.synthetic import least_squares_line, make_line_data
+
+N_POINTS = 100
+TRUE_SLOPE = 2.0
+TRUE_INTERCEPT = 3.0
+NOISE_STD = 50.0
+SEED = 0
+BATCH_SIZE = 10
+LEARNING_RATE = 0.05
+N_EPOCHS = 20
+
+torch.manual_seed(SEED)
+data = make_line_data(
+    N_POINTS, slope=TRUE_SLOPE, intercept=TRUE_INTERCEPT, noise_std=NOISE_STD, seed=SEED
+)
+x, y = data.x, data.y
+lstsq_slope, lstsq_intercept = least_squares_line(x, y)
+x_mean, x_std = x.mean(), x.std()
+
+# %%
+# Data: layers expect a batch of feature vectors, shape ``(batch, features)``, so
+# the inputs and targets become columns. :class:`~torch.utils.data.TensorDataset`
+# replaces the hand-written Dataset of the previous page.
+inputs = ((x - x_mean) / x_std).unsqueeze(1)
+targets = y.unsqueeze(1)
+loader = DataLoader(TensorDataset(inputs, targets), batch_size=BATCH_SIZE, shuffle=True)
+
+
+# %%
+# The model
+# ---------
+# A module owns its parameters: ``nn.Linear(1, 1)`` holds a 1x1 weight and a bias and
+# registers both, so ``model.parameters()`` hands them to the optimizer. PyTorch
+# initializes them randomly; we zero them to start where the other pages started.
+class LineModel(nn.Module):
+    """``y = w * x + b`` for one input feature."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(1, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features)
+
+
+model = LineModel()
+with torch.no_grad():
+    for parameter in model.parameters():
+        parameter.zero_()
+print(model)
+
+loss_fn = nn.MSELoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+# Factor 1 in the first epoch down to 1/N_EPOCHS in the last: LEARNING_RATE * (1 - epoch/N).
+scheduler = torch.optim.lr_scheduler.LinearLR(
+    optimizer, start_factor=1.0, end_factor=1 / N_EPOCHS, total_iters=N_EPOCHS - 1
+)
+
+# %%
+# The standard loop
+# -----------------
+# Forward, loss, ``zero_grad``, ``backward``, ``step``: the same five moves in
+# every PyTorch training loop. ``model.train()`` matters for layers such as dropout
+# and batch normalization; it is a habit worth keeping even here.
+params_per_epoch, losses = [], []
+for _ in range(N_EPOCHS):
+    model.train()
+    for batch_inputs, batch_targets in loader:
+        loss = loss_fn(model(batch_inputs), batch_targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    scheduler.step()
+    w_scaled = model.linear.weight.item()
+    b_scaled = model.linear.bias.item()
+    params_per_epoch.append(
+        ((w_scaled / x_std).item(), (b_scaled - w_scaled * x_mean / x_std).item())
+    )
+w_fit, b_fit = params_per_epoch[-1]
+
+# %%
+# The same two figures as before; the fits and the noisy loss look alike because the
+# algorithm is the same.
+fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+ax_fit.scatter(x, y, s=10, color="0.6")
+ax_fit.plot(x, TRUE_SLOPE * x + TRUE_INTERCEPT, "k--", label="true line")
+plot_curves_by_epoch(ax_fit, x, [w * x + b for w, b in params_per_epoch])
+ax_fit.set(xlabel="x", ylabel="y", title="fitted line after each epoch")
+ax_fit.legend(loc="upper left")
+plot_loss_curve(ax_loss, losses)
+ax_loss.set_title(f"mini-batch loss per step ({len(loader)} steps per epoch)")
+fig.tight_layout()
+plt.show()
+
+# %%
+# Result
+# ------
+print(f"{'':16}{'w':>9}{'b':>9}")
+print(f"{'true':16}{TRUE_SLOPE:9.4f}{TRUE_INTERCEPT:9.4f}")
+print(f"{'least squares':16}{lstsq_slope:9.4f}{lstsq_intercept:9.4f}")
+print(f"{'nn + optim':16}{w_fit:9.4f}{b_fit:9.4f}")

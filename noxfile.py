@@ -1,0 +1,79 @@
+"""Sessions that build the site, run the tests and lint the code.
+
+Environments are created with uv and reused between runs, so torch is installed once
+per session environment; uv's cache links the same files into each of them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "tests", "docs"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+DOCS_BUILD = ROOT / "docs" / "_build"
+# What sphinx-gallery writes into docs/ at build time; never committed.
+GENERATED_DOCS = ("auto_examples", "gen_modules", "sg_execution_times.rst")
+
+
+def install_project(session: nox.Session, *groups: str) -> None:
+    """Install the package in editable mode with the named dependency groups."""
+    requirements = [r for group in groups for r in nox.project.dependency_groups(PYPROJECT, group)]
+    # Byte-compile at install time: environments are reused, and an import of torch
+    # from uncompiled sources costs several seconds in every new process.
+    session.install("-e", ".", *requirements, env={"UV_COMPILE_BYTECODE": "1"})
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site into docs/_build/html, executing every example; warnings fail."""
+    install_project(session, "docs")
+    if "--fresh" in session.posargs:
+        for name in GENERATED_DOCS:
+            path = ROOT / "docs" / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        shutil.rmtree(DOCS_BUILD, ignore_errors=True)
+    extra = [arg for arg in session.posargs if arg != "--fresh"]
+    session.run(
+        "sphinx-build",
+        "--fail-on-warning",
+        "--keep-going",
+        "--builder",
+        "html",
+        *extra,
+        "docs",
+        str(DOCS_BUILD / "html"),
+        env={"MPLBACKEND": "Agg"},
+    )
+    session.log(f"Open {DOCS_BUILD / 'html' / 'index.html'} in a browser.")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite with pytest."""
+    install_project(session, "test")
+    session.run("pytest", *session.posargs, env={"MPLBACKEND": "Agg"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+if os.environ.get("CI"):
+    # In CI a failed install or test must never be hidden by reused state.
+    nox.options.error_on_missing_interpreters = True
