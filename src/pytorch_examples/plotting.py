@@ -96,3 +96,92 @@ def plot_loss_curve(
     if log_scale:
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
+
+
+def plot_char_matrix(
+    ax: Axes,
+    matrix: torch.Tensor,
+    symbols: Sequence[str],
+    *,
+    cmap: str = "Blues",
+    colorbar_label: str = "",
+    annotate: bool = False,
+) -> None:
+    """Draw a square matrix indexed by characters as a labelled heatmap.
+
+    Rows are the previous character, columns the next one.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    matrix : torch.Tensor
+        Shape ``(len(symbols), len(symbols))``.
+    symbols : sequence of str
+        Row and column labels.
+    cmap : str
+        A Matplotlib colormap name.
+    colorbar_label : str
+        Label of the colorbar.
+    annotate : bool
+        Write each cell's value (rounded to an integer) in the cell.
+    """
+    n = len(symbols)
+    if tuple(matrix.shape) != (n, n):
+        raise ValueError(f"matrix must have shape ({n}, {n}), got {tuple(matrix.shape)}")
+    values = matrix.detach().cpu().float().numpy()
+    image = ax.imshow(values, cmap=cmap)
+    ax.set_xticks(range(n), list(symbols))
+    ax.set_yticks(range(n), list(symbols))
+    ax.set_xlabel("next character")
+    ax.set_ylabel("previous character")
+    ax.tick_params(length=0, labelsize=8)
+    if annotate:
+        threshold = values.max() / 2
+        for i in range(n):
+            for j in range(n):
+                ax.text(
+                    j,
+                    i,
+                    f"{values[i, j]:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=4.5,
+                    color="white" if values[i, j] > threshold else "black",
+                )
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label, shrink=0.8)
+
+
+def plot_embedding_2d(ax: Axes, vectors: torch.Tensor, labels: Sequence[str]) -> float:
+    """Scatter vectors in the plane of their first two principal components.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    vectors : torch.Tensor
+        One row per label, shape ``(len(labels), dim)`` with ``dim >= 2``.
+    labels : sequence of str
+        Text drawn at each point.
+
+    Returns
+    -------
+    float
+        The share of the variance the two components show, between 0 and 1.
+    """
+    if vectors.ndim != 2 or vectors.shape[0] != len(labels) or vectors.shape[1] < 2:
+        raise ValueError(
+            f"vectors must have shape ({len(labels)}, dim >= 2), got {tuple(vectors.shape)}"
+        )
+    centred = vectors.detach().cpu().double()
+    centred = centred - centred.mean(dim=0)
+    _, singular_values, right = torch.linalg.svd(centred, full_matrices=False)
+    points = (centred @ right[:2].T).numpy()
+    ax.scatter(points[:, 0], points[:, 1], s=180, color="C0", alpha=0.25)
+    for (x, y), label in zip(points, labels, strict=True):
+        ax.text(x, y, label, ha="center", va="center", fontsize=10)
+    ax.set_xlabel("principal component 1")
+    ax.set_ylabel("principal component 2")
+    ax.grid(True, alpha=0.3)
+    variance = singular_values**2
+    return (variance[:2].sum() / variance.sum()).item()
