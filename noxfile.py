@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -64,6 +65,38 @@ def tests(session: nox.Session) -> None:
     """Run the test suite with pytest."""
     install_project(session, "test")
     session.run("pytest", *session.posargs, env={"MPLBACKEND": "Agg"})
+
+
+@nox.session
+def notebooks(session: nox.Session) -> None:
+    """Execute the built site's downloadable notebooks in a Jupyter kernel."""
+    install_project(session, "notebooks")
+    session.run(
+        "pytest", "browser_tests/test_notebooks.py", *session.posargs, env={"MPLBACKEND": "Agg"}
+    )
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """Check the built site in headless Chromium; screenshots go to docs/_build/screenshots."""
+    install_project(session, "browser")
+    session.run("pytest", "browser_tests/test_site.py", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def inventories(session: nox.Session) -> None:
+    """Download the intersphinx inventories into docs/_inventories (needs the network)."""
+    import urllib.request
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    from intersphinx_sources import INVENTORY_DIR, INVENTORY_URLS
+
+    INVENTORY_DIR.mkdir(exist_ok=True)
+    for name, url in INVENTORY_URLS.items():
+        with urllib.request.urlopen(url + "objects.inv", timeout=30) as response:
+            data = response.read()
+        (INVENTORY_DIR / f"{name}.inv").write_bytes(data)
+        session.log(f"{name}: {len(data):,} bytes from {url}objects.inv")
 
 
 @nox.session

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
 from pathlib import Path
 
 # Imported here so that the one-time cost of loading PyTorch (and the compiler stack
@@ -10,9 +12,12 @@ from pathlib import Path
 import torch._dynamo  # noqa: F401
 
 import pytorch_examples
+from pytorch_examples.device import gpu_examples_enabled
 
 DOCS_DIR = Path(__file__).parent
 REPO_ROOT = DOCS_DIR.parent
+sys.path.insert(0, str(DOCS_DIR))
+from intersphinx_sources import INVENTORY_DIR, INVENTORY_URLS  # noqa: E402
 
 project = "PyTorch Examples"
 author = "PyTorch Examples contributors"
@@ -23,6 +28,7 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
+    "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
     "sphinx_copybutton",
     # Serves MathJax from the built site so math renders offline.
@@ -43,15 +49,25 @@ napoleon_numpy_docstring = True
 # Dataclass fields are documented once, in the class's "Attributes" section.
 napoleon_use_ivar = True
 
+# GPU-only examples (gallery/**/plot_gpu_*.py) run only when PYTORCH_EXAMPLES_GPU=1 and
+# CUDA is available; otherwise their pages are built from the code alone, and the
+# "gpu_examples_run" tag, absent, shows the note at their top that says so.
+RUN_GPU_EXAMPLES = gpu_examples_enabled()
+if RUN_GPU_EXAMPLES:
+    tags.add("gpu_examples_run")  # noqa: F821 (Sphinx provides `tags` in conf.py)
+
 sphinx_gallery_conf = {
     "examples_dirs": [str(REPO_ROOT / "gallery")],
     "gallery_dirs": ["auto_examples"],
-    "filename_pattern": r"/plot_",
+    "filename_pattern": r"/plot_" if RUN_GPU_EXAMPLES else r"/plot_(?!gpu_)",
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": True,
     "write_computation_times": True,
     "remove_config_comments": True,
     "doc_module": ("pytorch_examples",),
+    # Names in example code link to their API entries: this site's own for
+    # pytorch_examples, and through the intersphinx inventories for other projects.
+    "reference_url": {"pytorch_examples": None},
     "backreferences_dir": "gen_modules/backreferences",
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
@@ -63,10 +79,42 @@ sphinx_gallery_conf = {
     "capture_repr": (),
 }
 
+# Cross-links to other projects' docs come from inventories kept in docs/_inventories
+# (refresh them with `nox -s inventories` when online). Only inventories present on
+# disk are used, so an offline build never tries the network and never warns.
+intersphinx_mapping = {
+    name: (url, str(INVENTORY_DIR / f"{name}.inv"))
+    for name, url in INVENTORY_URLS.items()
+    if (INVENTORY_DIR / f"{name}.inv").exists()
+}
+intersphinx_timeout = 5
+
 html_theme = "furo"
 html_title = "PyTorch Examples"
 html_static_path: list[str] = []
 html_theme_options = {"navigation_with_keys": True}
 
-# Only the environment decides whether GPU examples run; see gallery/gpu.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def add_example_links(app, what, name, obj, options, lines):
+    """Append the examples that use an object to its API reference entry."""
+    if what in ("function", "class") and name.startswith("pytorch_examples."):
+        lines.extend(["", f".. minigallery:: {name}", "   :add-heading: Examples using this", ""])
+
+
+# sphinx-gallery's execution-times pages load jQuery, Bootstrap and DataTables from
+# CDNs to make their table sortable. The site must work offline and request nothing
+# from other hosts, so that block goes; the plain table remains.
+CDN_TABLE_SCRIPTS = re.compile(r"  \.\. raw:: html\n.*?</script>\n(?=\s*\.\. list-table::)", re.S)
+
+
+def drop_cdn_scripts(app, docname, source):
+    """Remove the CDN-loading raw HTML from sphinx-gallery's execution-times pages."""
+    if docname.endswith("sg_execution_times"):
+        source[0] = CDN_TABLE_SCRIPTS.sub("", source[0])
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", add_example_links)
+    app.connect("source-read", drop_cdn_scripts)

@@ -10,10 +10,27 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
+import torch
+
+from pytorch_examples.device import gpu_examples_enabled
 
 GALLERY = Path(__file__).parents[1] / "gallery"
 EXAMPLES = sorted(GALLERY.rglob("plot_*.py"))
+GPU_EXAMPLES = [p for p in EXAMPLES if p.name.startswith("plot_gpu_")]
 REGRESSION = GALLERY / "regression"
+
+
+def run_script(script: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """Run a gallery script as a reader would: a fresh interpreter, no display."""
+    return subprocess.run(
+        [sys.executable, str(script)],
+        cwd=cwd,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
 
 
 def test_the_gallery_is_found():
@@ -22,18 +39,19 @@ def test_the_gallery_is_found():
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: str(p.relative_to(GALLERY)))
 def test_example_runs_in_a_fresh_process(script, tmp_path):
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    if script in GPU_EXAMPLES and not gpu_examples_enabled():
+        pytest.skip("GPU example: needs PYTORCH_EXAMPLES_GPU=1 and CUDA")
+    result = run_script(script, tmp_path)
     assert result.returncode == 0, f"{script.name} failed:\n{result.stderr[-3000:]}"
     assert result.stdout.strip(), f"{script.name} printed nothing"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("script", GPU_EXAMPLES, ids=lambda p: p.name)
+def test_gpu_example_without_cuda_fails_with_a_clear_message(script, tmp_path):
+    result = run_script(script, tmp_path)
+    assert result.returncode != 0
+    assert "This example needs a CUDA GPU" in result.stderr
 
 
 @pytest.fixture(scope="module")

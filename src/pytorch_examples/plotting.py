@@ -185,3 +185,71 @@ def plot_embedding_2d(ax: Axes, vectors: torch.Tensor, labels: Sequence[str]) ->
     ax.grid(True, alpha=0.3)
     variance = singular_values**2
     return (variance[:2].sum() / variance.sum()).item()
+
+
+def plot_confusion_matrix(ax: Axes, matrix: torch.Tensor, class_names: Sequence[str]) -> None:
+    """Draw a confusion matrix with counts in the cells, rows normalized for colour.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    matrix : torch.Tensor
+        ``matrix[true, predicted]`` counts, shape ``(k, k)``.
+    class_names : sequence of str
+        The ``k`` class names.
+    """
+    k = len(class_names)
+    if tuple(matrix.shape) != (k, k):
+        raise ValueError(f"matrix must have shape ({k}, {k}), got {tuple(matrix.shape)}")
+    counts = matrix.detach().cpu()
+    shares = (counts / counts.sum(dim=1, keepdim=True).clamp(min=1)).numpy()
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7,
+                    color="white" if shares[i, j] > 0.5 else "black")  # fmt: skip
+    ax.set_xticks(range(k), list(class_names), rotation=45, ha="right")
+    ax.set_yticks(range(k), list(class_names))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.figure.colorbar(image, ax=ax, label="share of the true class", shrink=0.8)
+
+
+def plot_image_grid(
+    images: torch.Tensor, titles: Sequence[str], *, n_columns: int = 8, scale: float = 1.3
+) -> plt.Figure:
+    """Show uint8 images ``(n, 3, h, w)`` in a grid, each with a title.
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        ``uint8`` RGB images.
+    titles : sequence of str
+        One title per image (may hold a newline).
+    n_columns : int
+        Images per row.
+    scale : float
+        Inches per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure.
+    """
+    if images.ndim != 4 or images.shape[1] != 3 or len(titles) != len(images):
+        raise ValueError(
+            f"need uint8 images (n, 3, h, w) and n titles, got {tuple(images.shape)} and "
+            f"{len(titles)} titles"
+        )
+    n_rows = -(-len(images) // n_columns)
+    fig, axes = plt.subplots(
+        n_rows, n_columns, figsize=(scale * n_columns, 1.25 * scale * n_rows), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, title in zip(axes.flat, images.cpu(), titles, strict=False):
+        ax.imshow(image.permute(1, 2, 0).numpy())
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig

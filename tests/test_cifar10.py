@@ -1,0 +1,152 @@
+import urllib.error
+
+import pytest
+import torch
+from PIL import Image
+
+from pytorch_examples import cifar10
+from pytorch_examples.datadir import DataUnavailableError
+
+
+def make_image_folder(root, per_class=2, seed=0):
+    """Write a tiny CIFAR-10 ImageFolder tree of flat-coloured JPEGs."""
+    generator = torch.Generator().manual_seed(seed)
+    for split in ("train", "test"):
+        for label, name in enumerate(cifar10.CLASSES):
+            folder = root / "cifar10" / split / name
+            folder.mkdir(parents=True)
+            for k in range(per_class):
+                colour = torch.randint(0, 256, (3,), generator=generator).tolist()
+                Image.new("RGB", (32, 32), tuple(colour)).save(folder / f"{k:04d}.jpg")
+            # Files that are not images are ignored.
+            (folder / "notes.txt").write_text(f"{label}")
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(cifar10, "cache_dir", lambda: cache)
+    return cache
+
+
+def test_image_folder_loads_in_class_order(tmp_path, isolated_cache):
+    make_image_folder(tmp_path / "data")
+    data = cifar10.load_cifar10(tmp_path / "data")
+    assert data.train.images.shape == (20, 3, 32, 32)
+    assert data.train.images.dtype == torch.uint8
+    assert data.test.labels.tolist() == [label for label in range(10) for _ in range(2)]
+    assert data.source == tmp_path / "data" / "cifar10"
+
+
+def test_the_cache_is_written_reused_and_rebuilt_when_the_source_changes(
+    tmp_path, isolated_cache, monkeypatch
+):
+    make_image_folder(tmp_path / "data")
+    first = cifar10.load_cifar10(tmp_path / "data")
+    assert len(list(isolated_cache.glob("cifar10-*.pt"))) == 1
+
+    decode = cifar10._decode_image_folder
+
+    def must_not_decode(files):
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(cifar10, "_decode_image_folder", must_not_decode)
+    second = cifar10.load_cifar10(tmp_path / "data")
+    assert torch.equal(first.train.images, second.train.images)
+
+    # A new image makes the cache stale: it must be decoded again.
+    extra = tmp_path / "data" / "cifar10" / "train" / "cat" / "0099.jpg"
+    Image.new("RGB", (32, 32)).save(extra)
+    calls = []
+    monkeypatch.setattr(
+        cifar10, "_decode_image_folder", lambda files: calls.append(1) or decode(files)
+    )
+    third = cifar10.load_cifar10(tmp_path / "data")
+    assert len(calls) == 2
+    assert third.train.images.shape[0] == 21
+
+
+def test_a_missing_class_folder_is_named(tmp_path, isolated_cache):
+    make_image_folder(tmp_path / "data")
+    for image in (tmp_path / "data" / "cifar10" / "test" / "frog").iterdir():
+        image.unlink()
+    (tmp_path / "data" / "cifar10" / "test" / "frog").rmdir()
+    with pytest.raises(DataUnavailableError, match="frog"):
+        cifar10.load_cifar10(tmp_path / "data")
+
+
+def test_no_data_offline_gives_one_clear_error(tmp_path, isolated_cache, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("torchvision.datasets.CIFAR10", offline)
+    with pytest.raises(DataUnavailableError) as caught:
+        cifar10.load_cifar10(tmp_path)
+    message = str(caught.value)
+    assert "cifar10" in message and "cifar-10-batches-py" in message
+    assert "PYTORCH_EXAMPLES_DATA" in message
+    assert caught.value.__cause__ is None
+
+
+def test_no_data_without_download_is_the_same_clear_error(tmp_path, isolated_cache):
+    with pytest.raises(DataUnavailableError, match="could not be downloaded"):
+        cifar10.load_cifar10(tmp_path, download=False)
+
+
+def test_channel_stats_and_normalize_standardize_each_channel():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (64, 3, 8, 8), generator=generator, dtype=torch.uint8)
+    images[:, 1] //= 4  # give one channel a different range
+    mean, std = cifar10.channel_stats(images)
+    normalized = cifar10.normalize(images, mean, std)
+    assert normalized.dtype == torch.float32
+    assert torch.allclose(normalized.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(normalized.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-3)
+    with pytest.raises(TypeError, match="uint8"):
+        cifar10.normalize(images.float(), mean, std)
+
+
+def test_crop_and_flip_keep_shape_dtype_and_values():
+    images = torch.arange(2 * 3 * 32 * 32).reshape(2, 3, 32, 32).to(torch.int64) + 1
+    out = cifar10.random_crop_flip(images, padding=4, generator=torch.Generator().manual_seed(0))
+    assert out.shape == images.shape
+    assert out.dtype == images.dtype
+    # Every output pixel is either padding (0) or a pixel of the same image.
+    for k in range(2):
+        values = set(out[k].unique().tolist()) - {0}
+        assert values <= set(images[k].unique().tolist())
+
+
+def test_crop_is_a_shift_of_at_most_the_padding():
+    image = torch.zeros(1, 1, 32, 32)
+    image[0, 0, 16, 16] = 1.0
+    for seed in range(20):
+        out = cifar10.random_crop_flip(
+            image, padding=3, generator=torch.Generator().manual_seed(seed)
+        )
+        y, x = torch.nonzero(out[0, 0])[0].tolist()
+        assert abs(y - 16) <= 3
+        assert abs(x - 16) <= 3 or abs((31 - x) - 16) <= 3  # flipped or not
+
+
+def test_augmentation_is_reproducible_and_flips_about_half():
+    # Each image is a left-to-right ramp 1..16; a flipped crop runs right to left.
+    ramp = torch.arange(1, 17, dtype=torch.float32)
+    images = ramp.expand(2000, 1, 16, 16).contiguous()
+    first = cifar10.random_crop_flip(images, 1, generator=torch.Generator().manual_seed(1))
+    again = cifar10.random_crop_flip(images, 1, generator=torch.Generator().manual_seed(1))
+    other = cifar10.random_crop_flip(images, 1, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    middle_rows = first[:, 0, 8]  # never padding: the vertical shift is at most 1
+    left = middle_rows[:, 1]
+    right = middle_rows[:, -2]
+    flipped = (left > right).float().mean().item()
+    assert 0.45 < flipped < 0.55
+
+
+def test_augmentation_rejects_bad_input():
+    with pytest.raises(ValueError, match="positive"):
+        cifar10.random_crop_flip(torch.zeros(1, 3, 8, 8), padding=0)
+    with pytest.raises(ValueError, match=r"\(n, c, h, w\)"):
+        cifar10.random_crop_flip(torch.zeros(3, 8, 8))
