@@ -60,7 +60,12 @@ sphinx_gallery_conf = {
     "examples_dirs": [str(REPO_ROOT / "gallery")],
     "gallery_dirs": ["auto_examples"],
     "filename_pattern": r"/plot_" if RUN_GPU_EXAMPLES else r"/plot_(?!gpu_)",
-    "within_subsection_order": "FileNameSortKey",
+    # Reading order: tensors, regression, classification, language, vision.
+    "subsection_order": [
+        str(REPO_ROOT / "gallery" / name)
+        for name in ("basics", "regression", "classification", "language", "vision")
+    ],
+    "within_subsection_order": "gallery_order.ReadingOrder",
     "download_all_examples": True,
     "write_computation_times": True,
     "remove_config_comments": True,

@@ -90,3 +90,25 @@ def test_two_class_data_rejects_bad_arguments(kwargs, error):
 def test_least_squares_rejects_mismatched_inputs():
     with pytest.raises(ValueError, match="same length"):
         least_squares_line(torch.zeros(3), torch.zeros(4))
+
+
+def test_sine_data_is_reproducible_and_follows_the_curve():
+    from pytorch_examples.synthetic import make_sine_data
+
+    x, y = make_sine_data(500, noise_std=0.0, seed=3)
+    assert torch.all((x >= 0) & (x <= 1))
+    assert torch.allclose(y, torch.sin(2 * torch.pi * x))
+    assert torch.equal(make_sine_data(10, seed=1)[1], make_sine_data(10, seed=1)[1])
+    with pytest.raises(ValueError, match="noise_std"):
+        make_sine_data(10, noise_std=-1)
+
+
+def test_polynomial_features_are_the_powers():
+    from pytorch_examples.synthetic import polynomial_features
+
+    features = polynomial_features(torch.tensor([2.0, -1.0]), 3)
+    assert features.tolist() == [[2.0, 4.0, 8.0], [-1.0, 1.0, -1.0]]
+    with pytest.raises(ValueError, match="one-dimensional"):
+        polynomial_features(torch.zeros(2, 2), 2)
+    with pytest.raises(ValueError, match="positive"):
+        polynomial_features(torch.zeros(2), 0)

@@ -219,12 +219,13 @@ def plot_confusion_matrix(ax: Axes, matrix: torch.Tensor, class_names: Sequence[
 def plot_image_grid(
     images: torch.Tensor, titles: Sequence[str], *, n_columns: int = 8, scale: float = 1.3
 ) -> plt.Figure:
-    """Show uint8 images ``(n, 3, h, w)`` in a grid, each with a title.
+    """Show images ``(n, channels, h, w)`` in a grid, each with a title.
 
     Parameters
     ----------
     images : torch.Tensor
-        ``uint8`` RGB images.
+        RGB images (3 channels, ``uint8``) or grey images (1 channel, any dtype; drawn
+        with dark ink on white).
     titles : sequence of str
         One title per image (may hold a newline).
     n_columns : int
@@ -237,9 +238,9 @@ def plot_image_grid(
     matplotlib.figure.Figure
         The new figure.
     """
-    if images.ndim != 4 or images.shape[1] != 3 or len(titles) != len(images):
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or len(titles) != len(images):
         raise ValueError(
-            f"need uint8 images (n, 3, h, w) and n titles, got {tuple(images.shape)} and "
+            f"need images (n, 1 or 3, h, w) and n titles, got {tuple(images.shape)} and "
             f"{len(titles)} titles"
         )
     n_rows = -(-len(images) // n_columns)
@@ -249,7 +250,10 @@ def plot_image_grid(
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, title in zip(axes.flat, images.cpu(), titles, strict=False):
-        ax.imshow(image.permute(1, 2, 0).numpy())
+        if image.shape[0] == 1:
+            ax.imshow(image[0].numpy(), cmap="gray_r")
+        else:
+            ax.imshow(image.permute(1, 2, 0).numpy())
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
     return fig

@@ -171,3 +171,56 @@ def least_squares_line(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     solution = torch.linalg.lstsq(design, y.double().unsqueeze(1)).solution
     intercept, slope = solution.squeeze(1).tolist()
     return slope, intercept
+
+
+def make_sine_data(
+    n_points: int = 30, *, noise_std: float = 0.2, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample ``y = sin(2 pi x) + noise`` at uniformly random ``x`` in ``[0, 1]``.
+
+    A curve no low-degree polynomial fits exactly and a high-degree one can overfit.
+
+    Parameters
+    ----------
+    n_points : int
+        Number of points.
+    noise_std : float
+        Standard deviation of the Gaussian noise, at least 0.
+    seed : int
+        Seed of the generator.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``x`` and ``y``, each of shape ``(n_points,)``.
+    """
+    n_points = check_positive_int("n_points", n_points)
+    if noise_std < 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_points, generator=generator)
+    y = torch.sin(2 * torch.pi * x) + noise_std * torch.randn(n_points, generator=generator)
+    return x, y
+
+
+def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
+    """Return the columns ``x, x**2, ..., x**degree`` of a one-dimensional input.
+
+    The constant column is left out: a model's bias plays its part.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Shape ``(n,)``.
+    degree : int
+        Highest power, at least 1.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n, degree)``.
+    """
+    degree = check_positive_int("degree", degree)
+    if x.ndim != 1:
+        raise ValueError(f"x must be one-dimensional, got shape {tuple(x.shape)}")
+    return x.unsqueeze(1) ** torch.arange(1, degree + 1, dtype=x.dtype)

@@ -1,0 +1,122 @@
+r"""
+Tensors from NumPy's point of view
+==================================
+
+A PyTorch tensor is an n-dimensional array much like a NumPy ``ndarray``, with two
+additions: it can live on a GPU, and it can record operations for automatic
+differentiation. You will learn:
+
+* how to create tensors, and what their ``dtype`` and ``device`` are;
+* when a tensor shares memory with a NumPy array and when it copies, shown by
+  changing one and printing the other;
+* the broadcasting rules, on a worked example of shapes;
+* reductions over chosen dimensions.
+"""
+
+# %%
+# Setup
+# -----
+import numpy as np
+import torch
+
+SEED = 0
+torch.manual_seed(SEED)
+
+# %%
+# Creating tensors
+# ----------------
+# From Python lists, from NumPy arrays, or from factory functions. Python floats
+# become ``float32`` (PyTorch's default, unlike NumPy's ``float64``) and Python ints
+# become ``int64``.
+from_list = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+integers = torch.tensor([1, 2, 3])
+zeros = torch.zeros(2, 3)
+evenly_spaced = torch.linspace(0, 1, 5)
+random_normal = torch.randn(2, 2)
+for name, t in [
+    ("from_list", from_list),
+    ("integers", integers),
+    ("zeros", zeros),
+    ("evenly_spaced", evenly_spaced),
+    ("random_normal", random_normal),
+]:
+    print(f"{name:14} shape {tuple(t.shape)!s:8} dtype {t.dtype!s:14} device {t.device}")
+print("NumPy's default float:", np.array([1.0]).dtype)
+
+# %%
+# ``.to()`` changes dtype or device and returns a new tensor; the original stays.
+as_double = from_list.to(torch.float64)
+print(as_double.dtype, from_list.dtype)
+
+# %%
+# Views versus copies
+# -------------------
+# :func:`torch.from_numpy` wraps the array's memory: the tensor and the array are
+# two views of the same numbers, so changing one changes the other.
+# :func:`torch.tensor` always copies.
+array = np.arange(4.0)
+shared = torch.from_numpy(array)
+copied = torch.tensor(array)
+array[0] = 100.0
+print("array after array[0] = 100:", array)
+print("from_numpy sees it:        ", shared)
+print("torch.tensor does not:     ", copied)
+shared[1] = -1.0
+print("and writing through the tensor changes the array:", array)
+
+# %%
+# Slicing and reshaping a tensor also give views when they can, so writing through a
+# slice writes into the original; ``.clone()`` makes an independent copy.
+matrix = torch.zeros(2, 3)
+row = matrix[0]
+row[:] = 7.0
+independent = matrix[1].clone()
+independent[:] = 9.0
+print(matrix)
+print("row shares memory with matrix:", row.data_ptr() == matrix.data_ptr())
+
+# %%
+# Broadcasting
+# ------------
+# Two shapes are compared from their last dimension backwards. Dimensions match if
+# they are equal or one of them is 1 (a missing leading dimension counts as 1); a 1
+# is stretched to the other size without copying. Worked example:
+#
+# .. code-block:: text
+#
+#    a:        (4, 1, 3)
+#    b:           (5, 1)     -> treated as (1, 5, 1)
+#    a + b:    (4, 5, 3)     last: 3 vs 1 -> 3; middle: 1 vs 5 -> 5; first: 4 vs 1 -> 4
+a = torch.arange(12.0).reshape(4, 1, 3)
+b = torch.arange(5.0).reshape(5, 1)
+total = a + b
+print("a", tuple(a.shape), "+ b", tuple(b.shape), "->", tuple(total.shape))
+print("total[2, 3, 1] == a[2, 0, 1] + b[3, 0]:", (total[2, 3, 1] == a[2, 0, 1] + b[3, 0]).item())
+
+# %%
+# The most common use: standardize the columns of a data matrix by subtracting a
+# row vector of column means, shape ``(3,)`` against ``(100, 3)``.
+data = torch.randn(100, 3) * torch.tensor([1.0, 10.0, 100.0]) + 5
+standardized = (data - data.mean(dim=0)) / data.std(dim=0)
+print("column means after (zero up to float32 rounding):", standardized.mean(dim=0))
+
+# %%
+# Shapes that do not fit raise an error rather than guessing:
+try:
+    torch.zeros(2, 3) + torch.zeros(2)
+except RuntimeError as error:
+    print("RuntimeError:", error)
+
+# %%
+# Reductions over dimensions
+# --------------------------
+# ``dim`` names the dimension that disappears: on a ``(2, 3)`` matrix, ``dim=0``
+# combines the rows (one value per column) and ``dim=1`` combines the columns.
+# ``keepdim=True`` keeps it with size 1, ready to broadcast back.
+m = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+print("sum over dim 0:", m.sum(dim=0))
+print("sum over dim 1:", m.sum(dim=1))
+print("mean over dim 1, kept:", m.mean(dim=1, keepdim=True).shape)
+print("rows divided by their sums:\n", m / m.sum(dim=1, keepdim=True))
+values, indices = m.max(dim=1)
+print("max of each row:", values, "at columns", indices)

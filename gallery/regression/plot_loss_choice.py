@@ -1,0 +1,146 @@
+r"""
+Choosing the loss: squared, absolute and Huber
+==============================================
+
+The loss decides what "a good fit" means. Here a line is fitted to data with a few
+gross outliers three times, with the power loss :math:`|y - \hat y|^m` for
+:math:`m = 2` (mean squared error) and :math:`m = 1` (mean absolute error), and with
+the Huber loss. You will learn:
+
+* why squaring residuals lets a handful of outliers drag the whole fit;
+* why the absolute error resists them, and what it costs gradient descent;
+* how the Huber loss combines the two.
+
+The theory is in :doc:`/notes/linear_regression`, section "The loss and the power m".
+"""
+
+# %%
+# Setup
+# -----
+# The line of the regression pages, with the last five points (largest x) pushed far
+# down: think of a sensor that saturates at the top of its range.
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from pytorch_examples.losses import power_loss
+from pytorch_examples.synthetic import least_squares_line, make_line_data
+
+N_POINTS = 50
+TRUE_SLOPE = 2.0
+TRUE_INTERCEPT = 3.0
+NOISE_STD = 5.0
+N_OUTLIERS = 5
+OUTLIER_SHIFT = -150.0
+HUBER_DELTA = 10.0
+LEARNING_RATE = 0.05
+N_STEPS = 800
+SEED = 0
+
+data = make_line_data(
+    N_POINTS,
+    slope=TRUE_SLOPE,
+    intercept=TRUE_INTERCEPT,
+    noise_std=NOISE_STD,
+    x_min=0.0,
+    x_max=50.0,
+    seed=SEED,
+)
+x, y = data.x, data.y.clone()
+y[-N_OUTLIERS:] += OUTLIER_SHIFT
+x_mean, x_std = x.mean(), x.std()
+x_scaled = (x - x_mean) / x_std  # one learning rate for slope and intercept
+
+# %%
+# The three losses as functions of the residual
+# ---------------------------------------------
+# Squared error grows quadratically, absolute error linearly; Huber is quadratic
+# within :math:`\pm\delta` and linear outside, with matching slopes at the joins.
+# What matters for outliers is the *derivative*: how hard one point pulls.
+residual = torch.linspace(-40, 40, 401, requires_grad=True)
+losses_of_residual = {
+    "squared (m = 2)": residual**2,
+    "absolute (m = 1)": residual.abs(),
+    f"Huber, delta = {HUBER_DELTA:g}": nn.functional.huber_loss(
+        residual, torch.zeros_like(residual), reduction="none", delta=HUBER_DELTA
+    ),
+}
+fig, (ax_loss, ax_pull) = plt.subplots(1, 2, figsize=(11, 3.8))
+for name, values in losses_of_residual.items():
+    (pull,) = torch.autograd.grad(values.sum(), residual)
+    ax_loss.plot(residual.detach(), values.detach(), label=name)
+    ax_pull.plot(residual.detach(), pull, label=name)
+ax_loss.set(xlabel="residual", ylabel="loss", ylim=(0, 400), title="loss of one point")
+ax_pull.set(
+    xlabel="residual", ylabel="derivative", ylim=(-45, 45), title="how hard one point pulls"
+)
+for ax in (ax_loss, ax_pull):
+    ax.grid(True, alpha=0.3)
+ax_pull.legend()
+fig.tight_layout()
+plt.show()
+
+# %%
+# Fitting with each loss
+# ----------------------
+# One loop, three losses. Full-batch gradient descent with a shrinking rate: the
+# absolute loss's gradient does not shrink near the minimum (it is :math:`\pm 1` per
+# point), so a fixed rate would keep it hopping back and forth.
+LOSSES = {
+    "squared (m = 2)": lambda pred, target: power_loss(pred, target, m=2),
+    "absolute (m = 1)": lambda pred, target: power_loss(pred, target, m=1),
+    f"Huber, delta = {HUBER_DELTA:g}": nn.HuberLoss(delta=HUBER_DELTA),
+}
+# The squared and Huber losses curve like a parabola near their minimum, so the base
+# rate suits them; the absolute loss pulls each parameter by at most 1 per step, so
+# it gets a larger rate to cover the distance in the same number of steps.
+RATE_SCALE = {
+    "squared (m = 2)": 1.0,
+    "absolute (m = 1)": 10.0,
+    f"Huber, delta = {HUBER_DELTA:g}": 1.0,
+}
+fits = {}
+for name, loss_fn in LOSSES.items():
+    w = torch.zeros((), requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    optimizer = torch.optim.SGD([w, b], lr=LEARNING_RATE * RATE_SCALE[name])
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.01, total_iters=N_STEPS)
+    for _ in range(N_STEPS):
+        loss = loss_fn(w * x_scaled + b, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    slope = (w / x_std).item()
+    fits[name] = (slope, (b - w * x_mean / x_std).item())
+    print(f"{name:18} slope {fits[name][0]:7.3f}  intercept {fits[name][1]:8.3f}")
+print(f"{'true line':18} slope {TRUE_SLOPE:7.3f}  intercept {TRUE_INTERCEPT:8.3f}")
+exact_slope, exact_intercept = least_squares_line(x, y)
+print(
+    f"closed-form least squares: slope {exact_slope:.3f}, intercept {exact_intercept:.3f} "
+    "(the squared-loss fit should match it)"
+)
+
+# %%
+# The squared loss tilts the whole line toward the five outliers; the absolute and
+# Huber losses follow the 45 ordinary points and nearly ignore the five.
+fig, ax = plt.subplots(figsize=(7, 4.5))
+ax.scatter(x[:-N_OUTLIERS], y[:-N_OUTLIERS], s=12, color="0.5", label="data")
+ax.scatter(x[-N_OUTLIERS:], y[-N_OUTLIERS:], s=30, color="k", marker="x", label="outliers")
+ax.plot(x, TRUE_SLOPE * x + TRUE_INTERCEPT, "k--", lw=1, label="true line")
+for name, (slope, intercept) in fits.items():
+    ax.plot(x, slope * x + intercept, lw=2, label=name)
+ax.set(xlabel="x", ylabel="y", title=f"{N_OUTLIERS} of {N_POINTS} points are outliers")
+ax.legend(fontsize=8)
+plt.show()
+
+# %%
+# What m does
+# -----------
+# Each point pulls on the fit with a force proportional to :math:`|r|^{m-1}`: for
+# :math:`m = 2` a residual of 150 pulls 150 times harder than a residual of 1, for
+# :math:`m = 1` all points pull equally hard, and the fit settles where as many
+# points lie above the line as below it, like a median. The price of :math:`m = 1`
+# is the kink at zero: the gradient never shrinks, so gradient descent needs a
+# decaying step. Huber keeps the smooth quadratic bowl for residuals below
+# :math:`\delta` and the constant pull beyond it.
