@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pytorch_examples.plotting import plot_curves_by_epoch, plot_loss_curve
+from pytorch_examples.plotting import plot_line_fit_progress
+from pytorch_examples.reporting import format_table
 from pytorch_examples.synthetic import least_squares_line, make_line_data
 
 N_POINTS = 100
@@ -103,15 +104,14 @@ w_fit, b_fit = params_per_epoch[-1]
 # %%
 # The per-step loss is noisy because each value comes from only ``BATCH_SIZE``
 # points; its trend still falls to the noise floor within the first few epochs.
-fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
-ax_fit.scatter(x, y, s=10, color="0.6")
-ax_fit.plot(x, TRUE_SLOPE * x + TRUE_INTERCEPT, "k--", label="true line")
-plot_curves_by_epoch(ax_fit, x, [w * x + b for w, b in params_per_epoch])
-ax_fit.set(xlabel="x", ylabel="y", title="fitted line after each epoch")
-ax_fit.legend(loc="upper left")
-plot_loss_curve(ax_loss, losses)
-ax_loss.set_title(f"mini-batch loss per step ({len(loader)} steps per epoch)")
-fig.tight_layout()
+fig = plot_line_fit_progress(
+    x,
+    y,
+    (TRUE_SLOPE, TRUE_INTERCEPT),
+    params_per_epoch,
+    losses,
+    loss_title=f"mini-batch loss per step ({len(loader)} steps per epoch)",
+)
 plt.show()
 
 # %%
@@ -119,7 +119,9 @@ plt.show()
 # ------
 # Mini-batch descent ends near, not exactly at, the least squares answer: the last
 # steps still carry a little batch noise.
-print(f"{'':16}{'w':>9}{'b':>9}")
-print(f"{'true':16}{TRUE_SLOPE:9.4f}{TRUE_INTERCEPT:9.4f}")
-print(f"{'least squares':16}{lstsq_slope:9.4f}{lstsq_intercept:9.4f}")
-print(f"{'mini-batch SGD':16}{w_fit:9.4f}{b_fit:9.4f}")
+rows = [
+    ("true", TRUE_SLOPE, TRUE_INTERCEPT),
+    ("least squares", lstsq_slope, lstsq_intercept),
+    ("mini-batch SGD", w_fit, b_fit),
+]
+print(format_table(["", "w", "b"], rows))

@@ -23,7 +23,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from pytorch_examples.plotting import plot_curves_by_epoch, plot_loss_curve
+from pytorch_examples.plotting import plot_line_fit_progress
+from pytorch_examples.reporting import format_table
 from pytorch_examples.synthetic import least_squares_line, make_line_data
 
 N_POINTS = 100
@@ -108,21 +109,22 @@ w_fit, b_fit = params_per_epoch[-1]
 # %%
 # The same two figures as before; the fits and the noisy loss look alike because the
 # algorithm is the same.
-fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
-ax_fit.scatter(x, y, s=10, color="0.6")
-ax_fit.plot(x, TRUE_SLOPE * x + TRUE_INTERCEPT, "k--", label="true line")
-plot_curves_by_epoch(ax_fit, x, [w * x + b for w, b in params_per_epoch])
-ax_fit.set(xlabel="x", ylabel="y", title="fitted line after each epoch")
-ax_fit.legend(loc="upper left")
-plot_loss_curve(ax_loss, losses)
-ax_loss.set_title(f"mini-batch loss per step ({len(loader)} steps per epoch)")
-fig.tight_layout()
+fig = plot_line_fit_progress(
+    x,
+    y,
+    (TRUE_SLOPE, TRUE_INTERCEPT),
+    params_per_epoch,
+    losses,
+    loss_title=f"mini-batch loss per step ({len(loader)} steps per epoch)",
+)
 plt.show()
 
 # %%
 # Result
 # ------
-print(f"{'':16}{'w':>9}{'b':>9}")
-print(f"{'true':16}{TRUE_SLOPE:9.4f}{TRUE_INTERCEPT:9.4f}")
-print(f"{'least squares':16}{lstsq_slope:9.4f}{lstsq_intercept:9.4f}")
-print(f"{'nn + optim':16}{w_fit:9.4f}{b_fit:9.4f}")
+rows = [
+    ("true", TRUE_SLOPE, TRUE_INTERCEPT),
+    ("least squares", lstsq_slope, lstsq_intercept),
+    ("nn + optim", w_fit, b_fit),
+]
+print(format_table(["", "w", "b"], rows))

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
+from pytorch_examples._checks import check_split_fractions
+
 
 @dataclass(frozen=True)
 class DigitsSplit:
@@ -49,8 +51,7 @@ def load_digits_split(
     """
     from sklearn.datasets import load_digits
 
-    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
-        raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}")
+    check_split_fractions(fractions)
     bunch = load_digits()
     images = torch.tensor(bunch.data, dtype=torch.float32) / 16  # pixel values are 0..16
     labels = torch.tensor(bunch.target, dtype=torch.long)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from pytorch_examples._checks import check_positive_int
+from pytorch_examples._checks import check_positive_int, check_split_fractions
 from pytorch_examples.datadir import fetch_file
 
 NAMES_URL = (
@@ -142,10 +142,7 @@ def split_names(
     NameSplits
         The three lists.
     """
-    if len(fractions) != 3 or any(f <= 0 for f in fractions):
-        raise ValueError(f"fractions must be three positive numbers, got {fractions!r}")
-    if abs(sum(fractions) - 1) > 1e-9:
-        raise ValueError(f"fractions must sum to 1, got {sum(fractions)}")
+    check_split_fractions(fractions)
     distinct = sorted(set(names))
     if len(distinct) < 3:
         raise ValueError(f"need at least 3 distinct names to split, got {len(distinct)}")

@@ -257,3 +257,46 @@ def plot_image_grid(
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_line_fit_progress(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    true_line: tuple[float, float],
+    params_per_epoch: Sequence[tuple[float, float]],
+    losses: Sequence[float],
+    *,
+    loss_title: str = "loss per step",
+) -> plt.Figure:
+    """Show a line fit as it trains: the data with the line after each epoch, and the loss.
+
+    Parameters
+    ----------
+    x, y : torch.Tensor
+        The data points, shape ``(n,)``.
+    true_line : tuple of float
+        ``(slope, intercept)`` of the line that generated the data.
+    params_per_epoch : sequence of (float, float)
+        ``(slope, intercept)`` after each epoch.
+    losses : sequence of float
+        The loss of every step.
+    loss_title : str
+        Title of the loss panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure, two panels side by side.
+    """
+    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    ax_fit.scatter(x, y, s=10, color="0.6")
+    ax_fit.plot(x, true_line[0] * x + true_line[1], "k--", label="true line")
+    plot_curves_by_epoch(
+        ax_fit, x, [slope * x + intercept for slope, intercept in params_per_epoch]
+    )
+    ax_fit.set(xlabel="x", ylabel="y", title="fitted line after each epoch")
+    ax_fit.legend(loc="upper left")
+    plot_loss_curve(ax_loss, losses)
+    ax_loss.set_title(loss_title)
+    fig.tight_layout()
+    return fig
