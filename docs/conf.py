@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -84,14 +85,26 @@ sphinx_gallery_conf = {
     "capture_repr": (),
 }
 
+
 # Cross-links to other projects' docs come from inventories kept in docs/_inventories
-# (refresh them with `nox -s inventories` when online). Only inventories present on
-# disk are used, so an offline build never tries the network and never warns.
-intersphinx_mapping = {
-    name: (url, str(INVENTORY_DIR / f"{name}.inv"))
-    for name, url in INVENTORY_URLS.items()
-    if (INVENTORY_DIR / f"{name}.inv").exists()
-}
+# (refresh them with `nox -s inventories`), and from the projects' sites when they can
+# be reached. Offline, only inventories on disk are used, so the build never waits on
+# the network and never warns.
+def _online(host: str = "docs.python.org") -> bool:
+    try:
+        socket.create_connection((host, 443), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+ONLINE = _online()
+intersphinx_mapping = {}
+for _name, _url in INVENTORY_URLS.items():
+    _local = INVENTORY_DIR / f"{_name}.inv"
+    _locations = ((str(_local),) if _local.exists() else ()) + ((None,) if ONLINE else ())
+    if _locations:
+        intersphinx_mapping[_name] = (_url, _locations)
 intersphinx_timeout = 5
 
 html_theme = "furo"
