@@ -16,6 +16,7 @@ differentiation. You will learn:
 # %%
 # Setup
 # -----
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -92,6 +93,26 @@ b = torch.arange(5.0).reshape(5, 1)
 total = a + b
 print("a", tuple(a.shape), "+ b", tuple(b.shape), "->", tuple(total.shape))
 print("total[2, 3, 1] == a[2, 0, 1] + b[3, 0]:", (total[2, 3, 1] == a[2, 0, 1] + b[3, 0]).item())
+
+# %%
+# In pictures: a column of shape ``(4, 1)`` plus a row of shape ``(1, 5)`` is
+# stretched along the size-1 dimensions into two ``(4, 5)`` grids, which are added.
+column = torch.arange(4.0).reshape(4, 1) * 10
+row_vector = torch.arange(5.0).reshape(1, 5)
+grid_sum = column + row_vector
+fig, axes = plt.subplots(1, 3, figsize=(9, 2.8), gridspec_kw={"width_ratios": [1, 5, 5]})
+for ax, tensor, title in zip(
+    axes,
+    (column, row_vector, grid_sum),
+    ("column\n(4, 1)", "+ row (1, 5)", "= sum (4, 5)"),
+    strict=True,
+):
+    ax.imshow(tensor, cmap="Blues", vmin=-10, vmax=50)
+    for (i, j), value in np.ndenumerate(tensor.numpy()):
+        ax.text(j, i, f"{value:g}", ha="center", va="center")
+    ax.set(title=title, xticks=[], yticks=[])
+fig.tight_layout()
+plt.show()
 
 # %%
 # The most common use: standardize the columns of a data matrix by subtracting a
