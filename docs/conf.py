@@ -63,7 +63,7 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_" if RUN_GPU_EXAMPLES else r"/plot_(?!gpu_)",
     # Reading order: tensors, regression, classification, language, vision.
     "subsection_order": [
-        str(REPO_ROOT / "gallery" / name)
+        f"../gallery/{name}"
         for name in ("basics", "regression", "classification", "language", "vision")
     ],
     "within_subsection_order": "gallery_order.ReadingOrder",
@@ -71,9 +71,6 @@ sphinx_gallery_conf = {
     "write_computation_times": True,
     "remove_config_comments": True,
     "doc_module": ("pytorch_examples",),
-    # Names in example code link to their API entries: this site's own for
-    # pytorch_examples, and through the intersphinx inventories for other projects.
-    "reference_url": {"pytorch_examples": None},
     "backreferences_dir": "gen_modules/backreferences",
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),

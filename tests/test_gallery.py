@@ -17,6 +17,8 @@ from pytorch_examples.device import gpu_examples_enabled
 GALLERY = Path(__file__).parents[1] / "gallery"
 EXAMPLES = sorted(GALLERY.rglob("plot_*.py"))
 GPU_EXAMPLES = [p for p in EXAMPLES if p.name.startswith("plot_gpu_")]
+# Minutes of training each; the docs build runs them too. `pytest -m slow` runs them here.
+LONG_RUNNING = {"plot_mlp_language_model", "plot_cifar10_cnn"}
 REGRESSION = GALLERY / "regression"
 
 
@@ -37,7 +39,11 @@ def test_the_gallery_is_found():
     assert len(EXAMPLES) >= 5
 
 
-@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: str(p.relative_to(GALLERY)))
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(p, marks=pytest.mark.slow) if p.stem in LONG_RUNNING else p for p in EXAMPLES],
+    ids=lambda p: str(p.relative_to(GALLERY)),
+)
 def test_example_runs_in_a_fresh_process(script, tmp_path):
     if script in GPU_EXAMPLES and not gpu_examples_enabled():
         pytest.skip("GPU example: needs PYTORCH_EXAMPLES_GPU=1 and CUDA")
