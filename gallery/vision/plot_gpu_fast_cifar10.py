@@ -11,8 +11,8 @@ Fast CIFAR-10 training on a GPU
       one, or build the site there with ``PYTORCH_EXAMPLES_GPU=1 nox -s docs``.
 
 The CPU example trains a small network to about 70% test accuracy in three minutes.
-On one modern GPU a larger residual network gets to about 94% in seconds, and this
-page shows the techniques that make that possible:
+This page trains a larger residual network on one GPU and aims at about 94% in well
+under a minute, with the techniques that make such speed possible:
 
 * keep the whole data set on the GPU as uint8, and augment and normalize batches
   there, so no time is lost copying or in per-image Python code;
