@@ -146,23 +146,20 @@ for n in (1, 2, 10, 100):
     at_n = (learned_centred - log_centred)[train_counts == n].abs()
     print(f"  pairs seen {n:>3} times: mean gap {at_n.mean():.3f}")
 
-fig, (ax_w, ax_c) = plt.subplots(1, 2, figsize=(14, 6))
-plot_char_matrix(
-    ax_w,
-    learned_centred.where(seen, float("nan")),
-    vocab.symbols,
-    cmap="viridis",
-    colorbar_label="weight - row mean",
+fig, axes = plt.subplots(1, 2, figsize=(14, 6))
+panels = (
+    (learned_centred, "learned weights (seen pairs)", "weight - row mean"),
+    (log_centred, "log-counts (seen pairs)", "log count - row mean"),
 )
-ax_w.set_title("learned weights (seen pairs)")
-plot_char_matrix(
-    ax_c,
-    log_centred.where(seen, float("nan")),
-    vocab.symbols,
-    cmap="viridis",
-    colorbar_label="log count - row mean",
-)
-ax_c.set_title("log-counts (seen pairs)")
+for ax, (matrix, title, colorbar_label) in zip(axes, panels, strict=True):
+    plot_char_matrix(
+        ax,
+        matrix.where(seen, float("nan")),
+        vocab.symbols,
+        cmap="viridis",
+        colorbar_label=colorbar_label,
+    )
+    ax.set_title(title)
 fig.tight_layout()
 plt.show()
 
