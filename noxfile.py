@@ -6,8 +6,10 @@ per session environment; uv's cache links the same files into each of them.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nox
@@ -20,6 +22,7 @@ nox.options.sessions = ["lint", "tests", "docs"]
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DOCS_BUILD = ROOT / "docs" / "_build"
+DIST = ROOT / "dist"
 # What sphinx-gallery writes into docs/ at build time; never committed.
 GENERATED_DOCS = ("auto_examples", "gen_modules", "sg_execution_times.rst")
 
@@ -57,6 +60,70 @@ def docs(session: nox.Session) -> None:
         env={"MPLBACKEND": "Agg"},
     )
     session.log(f"Open {DOCS_BUILD / 'html' / 'index.html'} in a browser.")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the sdist and the wheel into dist/: the release workflow publishes these."""
+    shutil.rmtree(DIST, ignore_errors=True)
+    session.run("uv", "build", "--out-dir", str(DIST), str(ROOT))
+    built = sorted(p.name for p in DIST.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+    wheels = [name for name in built if name.endswith(".whl")]
+    sdists = [name for name in built if name.endswith(".tar.gz")]
+    if len(wheels) != 1 or len(sdists) != 1:
+        session.error(f"expected one wheel and one sdist in dist/, found {built}")
+    version = wheels[0].split("-")[1]
+    if sdists[0] != f"pytorch_examples-{version}.tar.gz":
+        session.error(f"the sdist {sdists[0]} and the wheel {wheels[0]} differ in version")
+    session.log(f"built version {version}: {', '.join(built)}")
+
+
+@nox.session
+def downloads(session: nox.Session) -> None:
+    """After docs: run a downloaded script, notebook and the zip of all scripts.
+
+    In a fresh virtual environment outside the checkout, with the site's wheel and no
+    source tree (tests/check_downloads.py says how). Packages come from uv's cache, at
+    the versions the docs environment has.
+    """
+    site = DOCS_BUILD / "html"
+    docs_env = ROOT / ".nox" / "docs"
+    if not (site / "wheels").is_dir() or not docs_env.is_dir():
+        session.error("build the site first: nox -s docs")
+    uv = shutil.which(nox.virtualenv.UV) or nox.virtualenv.UV
+    frozen = session.run(
+        uv,
+        "pip",
+        "freeze",
+        "--python",
+        str(docs_env / "bin" / "python"),
+        silent=True,
+        external=True,
+    )
+    # Exact pins only: not the editable project, nor uv's message naming the environment.
+    pins = [
+        line
+        for line in frozen.splitlines()
+        if re.fullmatch(r"[A-Za-z0-9][\w.-]*==\S+", line) and "pytorch-examples" not in line
+    ]
+    # Outside the checkout, as is the folder the check works in (session.create_tmp would
+    # point TMPDIR into .nox/).
+    constraints = Path(tempfile.mkdtemp(prefix="downloads-check-")) / "constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    kernel = [
+        r for r in nox.project.dependency_groups(PYPROJECT, "notebooks") if "pytest" not in r
+    ]
+    try:
+        session.run(
+            "python",
+            str(ROOT / "tests" / "check_downloads.py"),
+            str(site),
+            uv,
+            str(constraints),
+            *kernel,
+        )
+    finally:
+        shutil.rmtree(constraints.parent)
 
 
 @nox.session
@@ -100,7 +167,10 @@ def inventories(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Check style and formatting with ruff."""
+    """Check style and formatting with ruff, and the GitHub Actions workflows."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # actionlint checks the workflows' syntax, expressions and action inputs, and runs
+    # shellcheck on their run: scripts.
+    session.run("actionlint", *sorted(map(str, ROOT.glob(".github/workflows/*.yml"))))

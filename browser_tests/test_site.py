@@ -15,8 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api as playwright_api
 
 HTML = Path(__file__).parents[1] / "docs" / "_build" / "html"
 SCREENSHOTS = Path(__file__).parents[1] / "docs" / "_build" / "screenshots"
@@ -32,10 +31,11 @@ PAGES = {
 PAGES_WITH_MATH = {"notes", "regression", "classification"}
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 390, "height": 844}}
 
-if not HTML.joinpath("index.html").exists():
-    pytest.skip("build the site first: nox -s docs", allow_module_level=True)
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+def require(condition: bool, message: str) -> None:
+    """Fail, never skip, when the check cannot run: CI must not pass it silently."""
+    if not condition:
+        pytest.fail(message, pytrace=False)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -47,6 +47,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site_url():
+    require(HTML.joinpath("index.html").exists(), "build the site first: nox -s docs")
     handler = functools.partial(QuietHandler, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -58,6 +59,10 @@ def site_url():
 
 @pytest.fixture(scope="module")
 def browser():
+    require(
+        shutil.which(CHROMIUM) is not None,
+        f"no Chromium at {CHROMIUM}: on Debian, apt-get install chromium, or set CHROMIUM",
+    )
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

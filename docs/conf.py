@@ -12,18 +12,26 @@ from pathlib import Path
 # that torch.optim loads on first use) is not charged to whichever example runs first.
 import torch._dynamo  # noqa: F401
 
-import pytorch_examples
 from pytorch_examples.device import gpu_examples_enabled
 
 DOCS_DIR = Path(__file__).parent
 REPO_ROOT = DOCS_DIR.parent
 sys.path.insert(0, str(DOCS_DIR))
+import wheel_offer  # noqa: E402
+from gallery_manifest import GPU, SECTIONS, reading_path  # noqa: E402
 from intersphinx_sources import INVENTORY_DIR, INVENTORY_URLS  # noqa: E402
+
+# The wheel of the checkout this site documents, built now: the site offers it, and every
+# downloaded script and notebook installs it (docs/wheel_offer.py). The publishing
+# workflow gives the site's address, so that downloads can name the wheel by its URL.
+OFFER = wheel_offer.prepare(
+    REPO_ROOT, DOCS_DIR / "_build" / "wheel", os.environ.get("PYTORCH_EXAMPLES_SITE_URL", "")
+)
 
 project = "PyTorch Examples"
 author = "PyTorch Examples contributors"
 copyright = "2026, PyTorch Examples contributors"
-release = pytorch_examples.__version__
+release = OFFER.version
 
 extensions = [
     "myst_parser",
@@ -34,6 +42,12 @@ extensions = [
     "sphinx_copybutton",
     # Serves MathJax from the built site so math renders offline.
     "sphinx-mathjax-offline",
+    # Fails the build on a number in an example's prose that the example did not produce.
+    "prose_numbers",
+    # Ends every example page with what ran it: versions, device, date, commit.
+    "build_line",
+    # Offers the wheel on the site and pins it in every download.
+    "wheel_offer",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -50,23 +64,22 @@ napoleon_numpy_docstring = True
 # Dataclass fields are documented once, in the class's "Attributes" section.
 napoleon_use_ivar = True
 
-# GPU-only examples (gallery/**/plot_gpu_*.py) run only when PYTORCH_EXAMPLES_GPU=1 and
-# CUDA is available; otherwise their pages are built from the code alone, and the
-# "gpu_examples_run" tag, absent, shows the note at their top that says so.
+# GPU-only examples (marked in docs/gallery_manifest.py) run only when
+# PYTORCH_EXAMPLES_GPU=1 and CUDA is available; otherwise their pages are built from the
+# code alone, and the "gpu_examples_run" tag, absent, shows the note at their top that
+# says so.
 RUN_GPU_EXAMPLES = gpu_examples_enabled()
 if RUN_GPU_EXAMPLES:
     tags.add("gpu_examples_run")  # noqa: F821 (Sphinx provides `tags` in conf.py)
+NOT_RUN = "" if RUN_GPU_EXAMPLES else "".join(f"(?!{re.escape(stem)})" for stem in sorted(GPU))
 
 sphinx_gallery_conf = {
     "examples_dirs": [str(REPO_ROOT / "gallery")],
     "gallery_dirs": ["auto_examples"],
-    "filename_pattern": r"/plot_" if RUN_GPU_EXAMPLES else r"/plot_(?!gpu_)",
-    # Reading order: tensors, regression, classification, language, vision.
-    "subsection_order": [
-        f"../gallery/{name}"
-        for name in ("basics", "regression", "classification", "language", "vision")
-    ],
-    "within_subsection_order": "gallery_order.ReadingOrder",
+    "filename_pattern": rf"/{NOT_RUN}plot_",
+    # Sections and pages in the manifest's reading order.
+    "subsection_order": [f"../gallery/{section.directory}" for section in SECTIONS],
+    "within_subsection_order": "gallery_manifest.ReadingOrder",
     "download_all_examples": True,
     "write_computation_times": True,
     "remove_config_comments": True,
@@ -74,12 +87,16 @@ sphinx_gallery_conf = {
     "backreferences_dir": "gen_modules/backreferences",
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
-    "first_notebook_cell": (
-        "# This notebook needs the pytorch_examples package. From a checkout of the\n"
-        "# project: %pip install -e /path/to/pytorch-examples\n"
-        "%matplotlib inline"
-    ),
+    # Installs the package pinned to this build's version, then shows figures inline.
+    "first_notebook_cell": OFFER.notebook_cell(),
+    # build_line.record_run notes what runs each example; sphinx-gallery's own two
+    # resets (matplotlib, seaborn) stay.
+    "reset_modules": ("matplotlib", "seaborn", "build_line.record_run"),
     "capture_repr": (),
+    # Figures are also saved at twice the resolution, for high-density screens.
+    "image_srcset": ["2x"],
+    # Each page ends with three related examples, by the similarity of their text.
+    "recommender": {"enable": True, "n_examples": 3},
 }
 
 
@@ -130,6 +147,23 @@ def drop_cdn_scripts(app, docname, source):
         source[0] = CDN_TABLE_SCRIPTS.sub("", source[0])
 
 
+# The reading paths on the home page and the gallery index come from the manifest.
+READING_PATH_MARKERS = {
+    "index": ("<!-- reading path -->", "{doc}"),
+    "auto_examples/index": (".. reading path", ":doc:"),
+}
+
+
+def insert_reading_path(app, docname, source):
+    """Replace the reading-path marker of the home page or gallery index with the path."""
+    if docname in READING_PATH_MARKERS:
+        marker, doc_role = READING_PATH_MARKERS[docname]
+        if marker not in source[0]:
+            raise ValueError(f"{docname} lost its reading-path marker {marker!r}")
+        source[0] = source[0].replace(marker, reading_path(doc_role))
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", add_example_links)
     app.connect("source-read", drop_cdn_scripts)
+    app.connect("source-read", insert_reading_path)

@@ -4,8 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
-from pytorch_examples import cifar10
-from pytorch_examples.datadir import DataUnavailableError
+from pytorch_examples.data import cifar10
+from pytorch_examples.data.download import DataUnavailableError
 
 
 def make_image_folder(root, per_class=2, seed=0):

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from pytorch_examples import datadir
+from pytorch_examples.data import download as datadir
 
 PAYLOAD = b"ava\nemma\nolivia\n"
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

@@ -14,11 +14,12 @@ import torch
 
 from pytorch_examples.device import gpu_examples_enabled
 
-GALLERY = Path(__file__).parents[1] / "gallery"
-EXAMPLES = sorted(GALLERY.rglob("plot_*.py"))
-GPU_EXAMPLES = [p for p in EXAMPLES if p.name.startswith("plot_gpu_")]
-# Minutes of training each; the docs build runs them too. `pytest -m slow` runs them here.
-LONG_RUNNING = {"plot_mlp_language_model", "plot_cifar10_cnn"}
+sys.path.insert(0, str(Path(__file__).parents[1] / "docs"))
+from gallery_manifest import GALLERY_DIR, GPU, PAGES, SLOW, ReadingOrder
+
+GALLERY = GALLERY_DIR
+EXAMPLES = [page.path for page in PAGES]
+GPU_EXAMPLES = [p for p in EXAMPLES if p.stem in GPU]
 REGRESSION = GALLERY / "regression"
 
 
@@ -35,13 +36,24 @@ def run_script(script: Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_gallery_is_found():
-    assert len(EXAMPLES) >= 5
+def test_the_manifest_lists_every_gallery_page_once():
+    on_disk = set(GALLERY.rglob("plot_*.py"))
+    listed = set(EXAMPLES)
+    assert not on_disk - listed, f"add to docs/gallery_manifest.py: {sorted(on_disk - listed)}"
+    assert not listed - on_disk, f"listed but missing: {sorted(listed - on_disk)}"
+    assert len(listed) == len(EXAMPLES), "a page is listed twice"
+
+
+def test_the_reading_order_rejects_a_page_missing_from_the_manifest():
+    order = ReadingOrder(str(GALLERY))
+    assert order("plot_autograd.py") < order("plot_cifar10_cnn.py")
+    with pytest.raises(ValueError, match=r"not in docs/gallery_manifest\.py"):
+        order("plot_unlisted.py")
 
 
 @pytest.mark.parametrize(
     "script",
-    [pytest.param(p, marks=pytest.mark.slow) if p.stem in LONG_RUNNING else p for p in EXAMPLES],
+    [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p for p in EXAMPLES],
     ids=lambda p: str(p.relative_to(GALLERY)),
 )
 def test_example_runs_in_a_fresh_process(script, tmp_path):

@@ -2,17 +2,11 @@ import math
 
 import pytest
 import torch
-from torch.nn import functional as F
+from torch import nn
 
-from pytorch_examples.language import (
-    MLPLanguageModel,
-    bigram_counts,
-    eval_mode,
-    evaluate_loss,
-    sample_names,
-    uniform_loss,
-)
-from pytorch_examples.names import CharVocabulary, context_pairs
+from pytorch_examples.data.names import CharVocabulary, context_pairs
+from pytorch_examples.evaluation import evaluate
+from pytorch_examples.language import bigram_counts, sample_names, uniform_loss
 
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper"]
 
@@ -39,24 +33,26 @@ def test_bigram_counts_reject_mismatched_inputs():
 def test_a_uniform_model_scores_ln_27(vocab):
     contexts, targets = context_pairs(NAMES, vocab, context_length=3)
     uniform = lambda batch: torch.zeros(len(batch), len(vocab))  # noqa: E731
-    assert evaluate_loss(uniform, contexts, targets, batch_size=7) == pytest.approx(
+    assert evaluate(uniform, contexts, targets, batch_size=7).loss == pytest.approx(
         math.log(27), abs=1e-6
     )
     assert uniform_loss(27) == pytest.approx(math.log(27))
 
 
-def test_evaluate_loss_agrees_with_cross_entropy_in_one_batch(vocab):
-    contexts, targets = context_pairs(NAMES, vocab, context_length=3)
-    model = MLPLanguageModel(len(vocab), 3, 4, 16)
-    with torch.no_grad(), eval_mode(model):
-        expected = F.cross_entropy(model(contexts), targets).item()
-    assert evaluate_loss(model, contexts, targets, batch_size=5) == pytest.approx(
-        expected, rel=1e-5
+def small_model(vocab_size: int, context_length: int = 3) -> nn.Module:
+    """A next-character model with batch norm, whose mode matters when sampling."""
+    return nn.Sequential(
+        nn.Embedding(vocab_size, 4),
+        nn.Flatten(),
+        nn.Linear(4 * context_length, 16),
+        nn.BatchNorm1d(16),
+        nn.Tanh(),
+        nn.Linear(16, vocab_size),
     )
 
 
 def test_sampling_is_reproducible_with_a_seeded_generator(vocab):
-    model = MLPLanguageModel(len(vocab), 3, 4, 16)
+    model = small_model(len(vocab))
     draw = lambda seed: sample_names(  # noqa: E731
         model, vocab, 10, 3, generator=torch.Generator().manual_seed(seed)
     )
@@ -80,44 +76,11 @@ def test_sampling_follows_the_model(vocab):
     assert names == ["b", "b", "b"]
 
 
-def test_batch_norm_makes_train_and_eval_mode_differ(vocab):
-    torch.manual_seed(0)
-    contexts, targets = context_pairs(NAMES, vocab, context_length=3)
-    model = MLPLanguageModel(len(vocab), 3, 4, 16)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    for _ in range(5):  # move the running statistics away from their start
-        loss = F.cross_entropy(model(contexts), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        train_output = model(contexts)
-        with eval_mode(model):
-            eval_output = model(contexts)
-            assert not model.training
-    assert model.training  # eval_mode restored the previous mode
-    assert not torch.allclose(train_output, eval_output, atol=1e-4)
-
-
-def test_training_reduces_the_loss(vocab):
-    torch.manual_seed(0)
-    contexts, targets = context_pairs(NAMES, vocab, context_length=3)
-    model = MLPLanguageModel(len(vocab), 3, 8, 32)
-    before = evaluate_loss(model, contexts, targets)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(100):
-        loss = F.cross_entropy(model(contexts), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert before == pytest.approx(math.log(27), abs=0.05)  # the small output layer
-    assert evaluate_loss(model, contexts, targets) < before - 1.0
-
-
-def test_mlp_checks_its_input_shape(vocab):
-    model = MLPLanguageModel(len(vocab), 3, 4, 16)
-    assert model(torch.zeros(5, 3, dtype=torch.long)).shape == (5, 27)
-    with pytest.raises(ValueError, match=r"\(batch, 3\)"):
-        model(torch.zeros(5, 4, dtype=torch.long))
-    with pytest.raises(ValueError, match="positive"):
-        MLPLanguageModel(27, 0, 4, 16)
+def test_sampling_runs_in_eval_mode_and_restores_the_mode(vocab):
+    model = small_model(len(vocab))
+    modes = []
+    model.register_forward_hook(lambda module, args, output: modes.append(module.training))
+    sample_names(model, vocab, 4, 3, generator=torch.Generator().manual_seed(0))
+    assert modes
+    assert not any(modes)
+    assert model.training

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from pytorch_examples import names as names_module
-from pytorch_examples.names import CharVocabulary, context_pairs, split_names
+from pytorch_examples.data import names as names_module
+from pytorch_examples.data.names import CharVocabulary, context_pairs, split_names
 
 
 def test_vocabulary_has_boundary_first_then_letters():
@@ -56,9 +56,11 @@ def test_split_rejects_bad_fractions(fractions):
         split_names(["a", "b", "c"], fractions)
 
 
-def test_split_needs_three_distinct_names():
-    with pytest.raises(ValueError, match="at least 3 distinct"):
+def test_a_split_counts_distinct_names_and_needs_one_in_each_set():
+    with pytest.raises(ValueError, match="2 items are too few"):
         split_names(["ava", "ava", "bo"])
+    splits = split_names([f"name{i}" for i in range(10)] * 2)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (8, 1, 1)
 
 
 @pytest.mark.skipif(

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pytorch_examples.synthetic import least_squares_line, make_line_data, make_two_class_data
+from pytorch_examples.data.synthetic import least_squares_line, make_line_data, make_two_class_data
 
 
 def test_line_data_shapes_and_span():
@@ -93,7 +93,7 @@ def test_least_squares_rejects_mismatched_inputs():
 
 
 def test_sine_data_is_reproducible_and_follows_the_curve():
-    from pytorch_examples.synthetic import make_sine_data
+    from pytorch_examples.data.synthetic import make_sine_data
 
     x, y = make_sine_data(500, noise_std=0.0, seed=3)
     assert torch.all((x >= 0) & (x <= 1))
@@ -104,7 +104,7 @@ def test_sine_data_is_reproducible_and_follows_the_curve():
 
 
 def test_polynomial_features_are_the_powers():
-    from pytorch_examples.synthetic import polynomial_features
+    from pytorch_examples.data.synthetic import polynomial_features
 
     features = polynomial_features(torch.tensor([2.0, -1.0]), 3)
     assert features.tolist() == [[2.0, 4.0, 8.0], [-1.0, 1.0, -1.0]]

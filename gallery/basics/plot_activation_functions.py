@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from pytorch_examples.claims import check
 from pytorch_examples.reporting import format_table
 
 X_LIMIT = 6.0
@@ -86,6 +87,9 @@ print(
         digits=3,
     )
 )
+check(
+    values["GELU"].min() < 0 and values["SiLU (swish)"].min() < 0, "GELU and SiLU dip below zero"
+)
 
 # %%
 # Saturation
@@ -99,6 +103,10 @@ for name in ("sigmoid", "tanh"):
         for value in (0.0, 2.0, 5.0)
     }
     print(f"{name:8} slope at 0: {at[0.0]:.4f}, at 2: {at[2.0]:.4f}, at 5: {at[5.0]:.2e}")
+    check(
+        derivatives[name].max() == at[0.0] and at[0.0] > at[2.0] > at[5.0],
+        f"{name}'s slope is largest at 0 and falls as x grows",
+    )
 
 # %%
 # Through a stack of layers the chain rule multiplies the slopes. Even at the
@@ -106,13 +114,24 @@ for name in ("sigmoid", "tanh"):
 # gradient of ``depth`` nested sigmoids at 0 shows it shrinking geometrically. ReLU's
 # slope is exactly 1 for every positive input (and 0 for negative ones), so it never
 # shrinks a gradient that passes: one reason deep networks use it.
+nested = []
 for depth in DEPTHS:
     point = torch.tensor(0.0, requires_grad=True)
     out = point
     for _ in range(depth):
         out = torch.sigmoid(out)
     (grad,) = torch.autograd.grad(out, point)
+    nested.append(grad.item())
     print(
         f"{depth:2d} nested sigmoids: gradient at 0 = {grad.item():.2e} "
         f"(bound 0.25^{depth} = {0.25**depth:.2e})"
     )
+relu_slope = derivatives["ReLU"]
+check(
+    all(g <= 0.25**depth for g, depth in zip(nested, DEPTHS, strict=True)),
+    "the gradient through nested sigmoids is at most 0.25 ** depth",
+)
+check(
+    (relu_slope[x > 0] == 1).all() and (relu_slope[x < 0] == 0).all(),
+    "ReLU's slope is exactly 1 for positive inputs and 0 for negative ones",
+)

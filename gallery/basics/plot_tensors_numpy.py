@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from pytorch_examples.claims import check
+
 SEED = 0
 torch.manual_seed(SEED)
 
@@ -43,6 +45,10 @@ for name, t in [
 ]:
     print(f"{name:14} shape {tuple(t.shape)!s:8} dtype {t.dtype!s:14} device {t.device}")
 print("NumPy's default float:", np.array([1.0]).dtype)
+check(
+    from_list.dtype == torch.float32 and integers.dtype == torch.int64,
+    "Python floats become float32 and Python ints int64",
+)
 
 # %%
 # ``.to()`` changes dtype or device and returns a new tensor; the original stays.
@@ -64,6 +70,10 @@ print("from_numpy sees it:        ", shared)
 print("torch.tensor does not:     ", copied)
 shared[1] = -1.0
 print("and writing through the tensor changes the array:", array)
+check(
+    shared[0] == 100 and copied[0] == 0 and array[1] == -1,
+    "from_numpy shares the array's memory both ways; torch.tensor copies",
+)
 
 # %%
 # Slicing and reshaping a tensor also give views when they can, so writing through a
@@ -75,6 +85,10 @@ independent = matrix[1].clone()
 independent[:] = 9.0
 print(matrix)
 print("row shares memory with matrix:", row.data_ptr() == matrix.data_ptr())
+check(
+    (matrix[0] == 7).all() and (matrix[1] == 0).all(),
+    "writing through the slice changed the matrix; writing to the clone did not",
+)
 
 # %%
 # Broadcasting
@@ -93,6 +107,7 @@ b = torch.arange(5.0).reshape(5, 1)
 total = a + b
 print("a", tuple(a.shape), "+ b", tuple(b.shape), "->", tuple(total.shape))
 print("total[2, 3, 1] == a[2, 0, 1] + b[3, 0]:", (total[2, 3, 1] == a[2, 0, 1] + b[3, 0]).item())
+check(total.shape == (4, 5, 3), "a + b has the shape worked out above")
 
 # %%
 # In pictures: a column of shape ``(4, 1)`` plus a row of shape ``(1, 5)`` is
@@ -116,17 +131,24 @@ plt.show()
 
 # %%
 # The most common use: standardize the columns of a data matrix by subtracting a
-# row vector of column means, shape ``(3,)`` against ``(100, 3)``.
+# row vector of column means, shape ``(3,)`` against ``(100, 3)``. Afterwards the
+# column means are zero up to float32 rounding: a small multiple of its machine
+# epsilon, the gap between 1 and the next float32.
 data = torch.randn(100, 3) * torch.tensor([1.0, 10.0, 100.0]) + 5
 standardized = (data - data.mean(dim=0)) / data.std(dim=0)
-print("column means after (zero up to float32 rounding):", standardized.mean(dim=0))
+means_in_eps = standardized.mean(dim=0) / torch.finfo(torch.float32).eps
+print("column means after, in units of float32's epsilon:", means_in_eps)
+check(means_in_eps.abs().max() < 100, "the column means are within 100 epsilons of zero")
 
 # %%
 # Shapes that do not fit raise an error rather than guessing:
 try:
     torch.zeros(2, 3) + torch.zeros(2)
+    raised = False
 except RuntimeError as error:
     print("RuntimeError:", error)
+    raised = True
+check(raised, "adding shapes (2, 3) and (2,) raises an error")
 
 # %%
 # Reductions over dimensions

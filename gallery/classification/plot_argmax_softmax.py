@@ -17,9 +17,12 @@ show every step of that. You will learn:
 # %%
 # Setup
 # -----
+import itertools
+
 import matplotlib.pyplot as plt
 import torch
 
+from pytorch_examples.claims import check
 from pytorch_examples.reporting import format_table
 
 X_MIN, X_MAX = -5.0, 5.0
@@ -51,6 +54,10 @@ edges = [(x[i] + x[i + 1]).item() / 2 for i in changes]
 grid_step = (X_MAX - X_MIN) / (N_GRID - 1)
 edge_text = ", ".join(f"{edge:.1f}" for edge in edges)
 print(f"argmax changes class at x = {edge_text} (grid step {grid_step:g})")
+check(
+    len(edges) == 2 and abs(edges[0] + 1) <= grid_step and abs(edges[1] - 2) <= grid_step,
+    "the computed region edges are x = -1 and x = 2, as the algebra says",
+)
 
 fig, (ax_z, ax_p) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True)
 for k in range(3):
@@ -79,6 +86,16 @@ rows = [
     for x_value, z_row, p_row in zip(TABLE_X, z_table, p_table, strict=True)
 ]
 print(format_table(["x", "z0", "z1", "z2", "argmax", "p0", "p1", "p2"], rows, digits=3))
+tie_01, tie_12 = TABLE_X.index(-1.0), TABLE_X.index(2.0)  # rows where two scores tie
+check(
+    rows[tie_01][4] == 0 and rows[tie_12][4] == 1,
+    "at each tie argmax returns the first of the tied indices",
+)
+check(
+    torch.isclose(p_table[tie_01, 0], p_table[tie_01, 1])
+    and torch.isclose(p_table[tie_12, 1], p_table[tie_12, 2]),
+    "softmax gives tied classes equal probability",
+)
 
 # %%
 # Softmax with a temperature
@@ -98,6 +115,13 @@ fig.tight_layout()
 plt.show()
 
 z_at_zero = scores(torch.tensor([0.0]))
+largest = []
 for temperature in TEMPERATURES:
     p_t = torch.softmax(z_at_zero / temperature, dim=1).squeeze(0)
+    largest.append((p_t.argmax().item(), p_t.max().item()))
     print(f"x = 0, T = {temperature:<5g} p = {[round(v, 4) for v in p_t.tolist()]}")
+check(
+    len({k for k, _ in largest}) == 1
+    and all(a < b for (_, a), (_, b) in itertools.pairwise(largest)),
+    "as T falls the argmax stays and its probability rises toward 1",
+)

@@ -18,12 +18,15 @@ this code with :class:`~torch.utils.data.DataLoader` and with :mod:`torch.nn`.
 # Setup
 # -----
 # Every number the page uses is named here; one seed makes the page reproducible.
+import math
+
 import matplotlib.pyplot as plt
 import torch
 
+from pytorch_examples.claims import check
+from pytorch_examples.data.synthetic import least_squares_line, make_line_data
 from pytorch_examples.plotting import plot_line_fit_progress
 from pytorch_examples.reporting import format_table
-from pytorch_examples.synthetic import least_squares_line, make_line_data
 
 N_POINTS = 100
 TRUE_SLOPE = 2.0
@@ -104,11 +107,18 @@ print(f"after {N_EPOCHS} epochs at lr={RAW_LEARNING_RATE:g}:")
 print(f"  w = {raw_slope:.4f} (least squares {lstsq_slope:.4f})")
 print(f"  b = {raw_intercept:.4f} (least squares {lstsq_intercept:.4f})")
 print(f"  b covers {100 * 2 * RAW_LEARNING_RATE:.2f}% of its remaining distance per step")
+epochs_for_b = math.log(0.05) / math.log(1 - 2 * RAW_LEARNING_RATE)
+print(f"  b needs {epochs_for_b:,.0f} epochs to cover 95% of the distance")
 
 # %%
 # The slope is right after a few epochs, while the intercept has hardly left zero:
 # at this rate it would need thousands of epochs. The fix is to put both directions
 # on the same scale.
+check(
+    abs(raw_slope - lstsq_slope) < 0.01 and abs(raw_intercept) < 0.01 * abs(lstsq_intercept),
+    f"after {N_EPOCHS} epochs w is within 0.01 of least squares, b below 1 % of its value",
+)
+check(epochs_for_b > 1000, "b needs thousands of epochs")
 fig, (ax_w, ax_b) = plt.subplots(1, 2, figsize=(9, 3.2), sharex=True)
 epochs = range(1, N_EPOCHS + 1)
 ax_w.plot(epochs, [w for w, _ in raw_params], marker=".")
@@ -138,8 +148,8 @@ w_fit, b_fit = params_per_epoch[-1]
 
 # %%
 # The fitted line after every epoch swings up from the flat start and settles on the
-# least squares line; the loss falls geometrically to the noise floor
-# (:math:`\approx` ``NOISE_STD**2``).
+# least squares line; the loss falls geometrically to the noise floor, the least
+# squares loss, which estimates the noise variance ``NOISE_STD**2``.
 fig = plot_line_fit_progress(
     x,
     y,
@@ -159,3 +169,13 @@ rows = [
     ("gradient descent", w_fit, b_fit),
 ]
 print(format_table(["", "w", "b"], rows))
+lstsq_loss = ((lstsq_slope * x + lstsq_intercept - y) ** 2).mean().item()
+print(
+    f"last loss {losses[-1]:.1f}, least squares loss {lstsq_loss:.1f}, "
+    f"noise variance {NOISE_STD**2:g}"
+)
+check(
+    abs(w_fit - lstsq_slope) < 0.01 and abs(b_fit - lstsq_intercept) < 0.1,
+    "gradient descent ends within 0.01 (w) and 0.1 (b) of least squares",
+)
+check(losses[-1] < 1.001 * lstsq_loss, "the last loss is within 0.1 % of the least squares loss")

@@ -23,9 +23,10 @@ import matplotlib.pyplot as plt
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from pytorch_examples.claims import check
+from pytorch_examples.data.synthetic import least_squares_line, make_line_data
 from pytorch_examples.plotting import plot_line_fit_progress
 from pytorch_examples.reporting import format_table
-from pytorch_examples.synthetic import least_squares_line, make_line_data
 
 N_POINTS = 100
 TRUE_SLOPE = 2.0
@@ -35,6 +36,7 @@ SEED = 0
 BATCH_SIZE = 10
 LEARNING_RATE = 0.05
 N_EPOCHS = 20
+N_EPOCHS_SHOWN = 4  # epochs whose mean loss is printed
 
 torch.manual_seed(SEED)
 data = make_line_data(
@@ -103,7 +105,15 @@ w_fit, b_fit = params_per_epoch[-1]
 
 # %%
 # The per-step loss is noisy because each value comes from only ``BATCH_SIZE``
-# points; its trend still falls to the noise floor within the first few epochs.
+# points; its trend still falls to the noise floor within the first few epochs: by
+# the third, the mean loss over an epoch's batches is within 10 % of the least
+# squares loss.
+steps = len(loader)
+epoch_means = [sum(losses[i : i + steps]) / steps for i in range(0, len(losses), steps)]
+lstsq_loss = ((lstsq_slope * x + lstsq_intercept - y) ** 2).mean().item()
+shown = ", ".join(f"{m:.0f}" for m in epoch_means[:N_EPOCHS_SHOWN])
+print(f"mean loss of epochs 1 to {N_EPOCHS_SHOWN}: {shown}; least squares loss {lstsq_loss:.0f}")
+check(epoch_means[2] < 1.1 * lstsq_loss, "by the third epoch the mean loss is within 10 % of it")
 fig = plot_line_fit_progress(
     x,
     y,
@@ -125,3 +135,13 @@ rows = [
     ("mini-batch SGD", w_fit, b_fit),
 ]
 print(format_table(["", "w", "b"], rows))
+
+# %%
+# The intercept's standard error is about ``NOISE_STD / sqrt(N_POINTS)``; the fit
+# ends within a tenth of it, and the slope within 0.01, of least squares.
+standard_error = NOISE_STD / N_POINTS**0.5
+print(f"intercept's standard error: {standard_error:.1f}")
+check(
+    abs(w_fit - lstsq_slope) < 0.01 and abs(b_fit - lstsq_intercept) < 0.1 * standard_error,
+    "mini-batch descent ends within 0.01 (w) and a tenth of a standard error (b) of least squares",
+)

@@ -23,8 +23,9 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from pytorch_examples.claims import check
+from pytorch_examples.data.synthetic import least_squares_line, make_line_data
 from pytorch_examples.losses import power_loss
-from pytorch_examples.synthetic import least_squares_line, make_line_data
 
 N_POINTS = 50
 TRUE_SLOPE = 2.0
@@ -54,9 +55,19 @@ x_scaled = (x - x_mean) / x_std  # one learning rate for slope and intercept
 # %%
 # The three losses as functions of the residual
 # ---------------------------------------------
-# Squared error grows quadratically, absolute error linearly; Huber is quadratic
-# within :math:`\pm\delta` and linear outside, with matching slopes at the joins.
-# What matters for outliers is the *derivative*: how hard one point pulls.
+# Squared error grows quadratically, absolute error linearly. PyTorch's Huber loss
+# of a residual :math:`r` is
+#
+# .. math::
+#
+#    \ell_\delta(r) = \begin{cases} \tfrac12 r^2 & |r| \le \delta, \\
+#    \delta\,(|r| - \tfrac12\delta) & |r| > \delta, \end{cases}
+#
+# quadratic within :math:`\pm\delta` and linear outside, with the same value
+# :math:`\tfrac12\delta^2` and the same slope :math:`\pm\delta` on both sides of
+# each join. Its quadratic part is *half* the squared error, so inside
+# :math:`\pm\delta` it pulls half as hard. What matters for outliers is the
+# *derivative*: how hard one point pulls.
 residual = torch.linspace(-40, 40, 401, requires_grad=True)
 losses_of_residual = {
     "squared (m = 2)": residual**2,
@@ -65,6 +76,13 @@ losses_of_residual = {
         residual, torch.zeros_like(residual), reduction="none", delta=HUBER_DELTA
     ),
 }
+r = residual.detach()
+huber_by_hand = torch.where(
+    r.abs() <= HUBER_DELTA, r**2 / 2, HUBER_DELTA * (r.abs() - HUBER_DELTA / 2)
+)
+huber_gap = (huber_by_hand - losses_of_residual[f"Huber, delta = {HUBER_DELTA:g}"]).abs().max()
+print(f"largest gap between the formula and torch's Huber loss: {huber_gap.item():.1e}")
+check(huber_gap < 1e-4, "the formula above is what torch.nn.functional.huber_loss computes")
 fig, (ax_loss, ax_pull) = plt.subplots(1, 2, figsize=(11, 3.8))
 for name, values in losses_of_residual.items():
     (pull,) = torch.autograd.grad(values.sum(), residual)
@@ -92,8 +110,9 @@ LOSSES = {
     f"Huber, delta = {HUBER_DELTA:g}": nn.HuberLoss(delta=HUBER_DELTA),
 }
 # The squared and Huber losses curve like a parabola near their minimum, so the base
-# rate suits them; the absolute loss pulls each parameter by at most 1 per step, so
-# it gets a larger rate to cover the distance in the same number of steps.
+# rate suits them; the absolute loss's gradient is at most 1 in each parameter
+# whatever the distance to the minimum, so it gets a larger rate to cover the
+# distance in the same number of steps.
 RATE_SCALE = {
     "squared (m = 2)": 1.0,
     "absolute (m = 1)": 10.0,
@@ -116,14 +135,28 @@ for name, loss_fn in LOSSES.items():
     print(f"{name:18} slope {fits[name][0]:7.3f}  intercept {fits[name][1]:8.3f}")
 print(f"{'true line':18} slope {TRUE_SLOPE:7.3f}  intercept {TRUE_INTERCEPT:8.3f}")
 exact_slope, exact_intercept = least_squares_line(x, y)
+inlier_slope, inlier_intercept = least_squares_line(x[:-N_OUTLIERS], y[:-N_OUTLIERS])
+print(f"closed-form least squares: slope {exact_slope:.3f}, intercept {exact_intercept:.3f}")
 print(
-    f"closed-form least squares: slope {exact_slope:.3f}, intercept {exact_intercept:.3f} "
-    "(the squared-loss fit should match it)"
+    f"least squares on the {N_POINTS - N_OUTLIERS} ordinary points alone: "
+    f"slope {inlier_slope:.3f}, intercept {inlier_intercept:.3f}"
+)
+check(
+    abs(fits["squared (m = 2)"][0] - exact_slope) < 1e-3
+    and abs(fits["squared (m = 2)"][1] - exact_intercept) < 1e-2,
+    "gradient descent on the squared loss reaches the closed-form least squares line",
 )
 
 # %%
-# The squared loss tilts the whole line toward the five outliers; the absolute and
-# Huber losses follow the 45 ordinary points and nearly ignore the five.
+# The squared loss tilts the whole line toward the five outliers. The absolute and
+# Huber losses follow the ordinary points: their slopes lie at least five times closer
+# than the squared loss's to the least squares slope of the ordinary points alone. The
+# outliers still tug a little, since each keeps pulling with a constant force.
+robust = [fits[name][0] for name in list(LOSSES)[1:]]
+check(
+    all(abs(s - inlier_slope) < 0.2 * abs(exact_slope - inlier_slope) for s in robust),
+    "the absolute and Huber slopes are at least five times closer to the ordinary slope",
+)
 fig, ax = plt.subplots(figsize=(7, 4.5))
 ax.scatter(x[:-N_OUTLIERS], y[:-N_OUTLIERS], s=12, color="0.5", label="data")
 ax.scatter(x[-N_OUTLIERS:], y[-N_OUTLIERS:], s=30, color="k", marker="x", label="outliers")
@@ -139,8 +172,13 @@ plt.show()
 # -----------
 # Each point pulls on the fit with a force proportional to :math:`|r|^{m-1}`: for
 # :math:`m = 2` a residual of 150 pulls 150 times harder than a residual of 1, for
-# :math:`m = 1` all points pull equally hard, and the fit settles where as many
+# :math:`m = 1` all points pull equally hard, and the fit settles where about as many
 # points lie above the line as below it, like a median. The price of :math:`m = 1`
 # is the kink at zero: the gradient never shrinks, so gradient descent needs a
 # decaying step. Huber keeps the smooth quadratic bowl for residuals below
 # :math:`\delta` and the constant pull beyond it.
+slope, intercept = fits["absolute (m = 1)"]
+residuals = y - (slope * x + intercept)
+above, below = int((residuals > 0).sum()), int((residuals < 0).sum())
+print(f"absolute-loss line: {above} points above, {below} below")
+check(abs(above - below) <= 2, "about as many points lie above the absolute-loss line as below")

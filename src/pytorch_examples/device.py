@@ -1,4 +1,4 @@
-"""Choosing where examples run."""
+"""Choosing where examples run: the CPU, or whatever accelerator PyTorch finds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ import os
 import torch
 
 GPU_ENV_VAR = "PYTORCH_EXAMPLES_GPU"
+# How error messages name the accelerators PyTorch supports most widely.
+ACCELERATOR_NAMES = {
+    "cuda": "a CUDA GPU",
+    "mps": "an Apple-silicon GPU (MPS)",
+    "xpu": "an Intel GPU (XPU)",
+}
 
 
 def gpu_examples_enabled() -> bool:
@@ -21,13 +27,19 @@ def gpu_examples_enabled() -> bool:
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
-    """Return the device an example should use.
+    """Return the device an example should use: the accelerator if there is one.
+
+    PyTorch knows one accelerator per machine, whichever backend it was built for and
+    finds: a CUDA or ROCm GPU, an Apple-silicon GPU (MPS), an Intel GPU (XPU), and others.
+    :mod:`torch.accelerator` reports it in the same way for all of them. Taught on
+    :ref:`sphx_glr_auto_examples_vision_plot_devices_and_precision.py`.
 
     Parameters
     ----------
     prefer : str, optional
-        ``"cpu"`` or ``"cuda"`` to insist on one; ``None`` picks CUDA when it is
-        available, else the CPU.
+        ``None`` picks the accelerator when PyTorch sees one, else the CPU. ``"cpu"``
+        forces the CPU. A device type such as ``"cuda"``, ``"mps"`` or ``"xpu"`` insists
+        on that accelerator.
 
     Returns
     -------
@@ -37,18 +49,47 @@ def pick_device(prefer: str | None = None) -> torch.device:
     Raises
     ------
     ValueError
-        If ``prefer`` names another device.
+        If ``prefer`` is not a device type PyTorch knows.
     RuntimeError
-        If ``prefer="cuda"`` and PyTorch sees no CUDA device.
+        If ``prefer`` names an accelerator that PyTorch does not see; the message says
+        what it does see.
     """
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
     if prefer is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if prefer not in ("cpu", "cuda"):
-        raise ValueError(f"prefer must be 'cpu', 'cuda' or None, got {prefer!r}")
-    if prefer == "cuda" and not torch.cuda.is_available():
+        return accelerator if accelerator is not None else torch.device("cpu")
+    try:
+        wanted = torch.device(prefer)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"prefer must be None, 'cpu' or an accelerator type such as 'cuda', 'mps' or "
+            f"'xpu', got {prefer!r}"
+        ) from error
+    if wanted.type == "cpu":
+        return wanted
+    if accelerator is None or accelerator.type != wanted.type:
+        needs = ACCELERATOR_NAMES.get(wanted.type, f"a {wanted.type} device")
         raise RuntimeError(
-            "This example needs a CUDA GPU, but PyTorch sees none "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}). "
-            "Run it on a machine with an NVIDIA GPU and a CUDA build of PyTorch."
+            f"This example needs {needs}, but PyTorch sees {_what_pytorch_sees(accelerator)} "
+            f"(torch {torch.__version__}). Run it where PyTorch finds that device, or "
+            "pick_device() to use whatever is there."
         )
-    return torch.device(prefer)
+    return wanted
+
+
+def _what_pytorch_sees(accelerator: torch.device | None) -> str:
+    if accelerator is None:
+        return "no accelerator, only the CPU"
+    count = torch.accelerator.device_count()
+    return f"the accelerator {accelerator.type!r} ({count} device{'s' if count != 1 else ''})"
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on ``device``, so that a timer read afterwards counts it.
+
+    GPU calls return before the GPU has finished; a timing that does not wait measures
+    only how fast work was queued. The CPU runs each call to completion, so there is
+    nothing to wait for. Taught on
+    :ref:`sphx_glr_auto_examples_vision_plot_devices_and_precision.py`.
+    """
+    if device.type != "cpu":
+        torch.accelerator.synchronize(device)

@@ -1,4 +1,4 @@
-"""Character-level language models of names: counts, evaluation, sampling, an MLP.
+"""Tools the character-level language-model pages share: bigram counts and sampling.
 
 A model here is anything that maps a batch of contexts, shape ``(batch,
 context_length)`` of character indices, to logits over the next character, shape
@@ -7,22 +7,23 @@ context_length)`` of character indices, to logits over the next character, shape
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from pytorch_examples._checks import check_positive_int
-from pytorch_examples.names import CharVocabulary
+from pytorch_examples.data.names import CharVocabulary
+from pytorch_examples.evaluation import eval_mode
 
 NextCharModel = Callable[[torch.Tensor], torch.Tensor]
 
 
 def bigram_counts(contexts: torch.Tensor, targets: torch.Tensor, vocab_size: int) -> torch.Tensor:
     """Count how often each character follows each other character.
+
+    Taught on :ref:`sphx_glr_auto_examples_language_plot_bigram_counts.py`.
 
     Parameters
     ----------
@@ -50,65 +51,6 @@ def bigram_counts(contexts: torch.Tensor, targets: torch.Tensor, vocab_size: int
     return flat.reshape(vocab_size, vocab_size)
 
 
-@contextlib.contextmanager
-def eval_mode(model: NextCharModel) -> Iterator[None]:
-    """Put a module in evaluation mode for a block, then restore its previous mode.
-
-    Layers such as batch normalization behave differently in the two modes, so every
-    evaluation and every sample must run in evaluation mode. Plain functions pass
-    through unchanged.
-    """
-    if not isinstance(model, nn.Module):
-        yield
-        return
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
-@torch.no_grad()
-def evaluate_loss(
-    model: NextCharModel,
-    contexts: torch.Tensor,
-    targets: torch.Tensor,
-    batch_size: int = 8192,
-) -> float:
-    """Mean cross-entropy (negative log-likelihood, in nats) of ``model`` on a data set.
-
-    Runs in evaluation mode and without gradients, in batches to bound memory.
-
-    Parameters
-    ----------
-    model : callable
-        Maps contexts to logits (or log-probabilities) over the next character.
-    contexts, targets : torch.Tensor
-        The pairs to score, as made by :func:`pytorch_examples.names.context_pairs`.
-    batch_size : int
-        Pairs scored at once.
-
-    Returns
-    -------
-    float
-        The mean loss per predicted character.
-    """
-    batch_size = check_positive_int("batch_size", batch_size)
-    if len(contexts) != len(targets) or len(targets) == 0:
-        raise ValueError(
-            f"need as many contexts as targets, and at least one; got {len(contexts)} "
-            f"and {len(targets)}"
-        )
-    total = 0.0
-    with eval_mode(model):
-        for start in range(0, len(targets), batch_size):
-            logits = model(contexts[start : start + batch_size])
-            batch_targets = targets[start : start + batch_size]
-            total += F.cross_entropy(logits, batch_targets, reduction="sum").item()
-    return total / len(targets)
-
-
 @torch.no_grad()
 def sample_names(
     model: NextCharModel,
@@ -121,9 +63,11 @@ def sample_names(
 ) -> list[str]:
     """Draw names character by character from a model's next-character distribution.
 
-    Every name starts from a context of boundary symbols and ends when the model
-    draws the boundary symbol (or at ``max_length`` characters). All names are drawn
-    in parallel, one character per model call.
+    The loop is written out and explained on
+    :ref:`sphx_glr_auto_examples_language_plot_bigram_counts.py`; this is the same loop
+    for a batch of names at once. Every name starts from a context of boundary
+    symbols and ends when the model draws the boundary symbol (or at ``max_length``
+    characters). All names are drawn in parallel, one character per model call.
 
     Parameters
     ----------
@@ -168,59 +112,3 @@ def sample_names(
 def uniform_loss(vocab_size: int) -> float:
     """Cross-entropy of a model that gives every symbol the same probability: ln V."""
     return math.log(check_positive_int("vocab_size", vocab_size))
-
-
-class MLPLanguageModel(nn.Module):
-    """A multilayer perceptron that reads a fixed window of characters.
-
-    Embedding table, then a hidden layer with batch normalization and tanh, then a
-    linear output layer, as in Bengio et al. (2003), "A Neural Probabilistic Language
-    Model". Batch normalization sits between the hidden layer's weights and its
-    nonlinearity, so the weights need no bias.
-
-    Parameters
-    ----------
-    vocab_size : int
-        Number of symbols.
-    context_length : int
-        Characters the model reads.
-    embedding_dim : int
-        Size of each character's vector.
-    hidden_dim : int
-        Width of the hidden layer.
-    """
-
-    def __init__(
-        self, vocab_size: int, context_length: int, embedding_dim: int, hidden_dim: int
-    ) -> None:
-        super().__init__()
-        self.context_length = check_positive_int("context_length", context_length)
-        self.embedding = nn.Embedding(
-            check_positive_int("vocab_size", vocab_size),
-            check_positive_int("embedding_dim", embedding_dim),
-        )
-        self.hidden = nn.Sequential(
-            nn.Linear(
-                context_length * embedding_dim,
-                check_positive_int("hidden_dim", hidden_dim),
-                bias=False,
-            ),
-            nn.BatchNorm1d(hidden_dim),
-            nn.Tanh(),
-        )
-        self.output = nn.Linear(hidden_dim, vocab_size)
-        # A small last layer makes the first predictions nearly uniform, so training
-        # starts at a loss near ln(vocab_size) instead of confidently wrong.
-        with torch.no_grad():
-            self.output.weight.mul_(0.1)
-            self.output.bias.zero_()
-
-    def forward(self, contexts: torch.Tensor) -> torch.Tensor:
-        """Return next-character logits, shape ``(batch, vocab_size)``."""
-        if contexts.ndim != 2 or contexts.shape[1] != self.context_length:
-            raise ValueError(
-                f"contexts must have shape (batch, {self.context_length}), "
-                f"got {tuple(contexts.shape)}"
-            )
-        vectors = self.embedding(contexts).flatten(start_dim=1)
-        return self.output(self.hidden(vectors))

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
-from pytorch_examples._checks import check_positive_int, check_split_fractions
-from pytorch_examples.datadir import fetch_file
+from pytorch_examples._checks import check_positive_int
+from pytorch_examples.data.download import fetch_file
+from pytorch_examples.data.splits import split_indices
 
 NAMES_URL = (
     "https://raw.githubusercontent.com/karpathy/makemore/"
@@ -31,7 +32,7 @@ def names_path(directory: Path | None = None) -> Path:
     ----------
     directory : pathlib.Path, optional
         Where to look for and keep the file; the data directory by default (see
-        :func:`pytorch_examples.datadir.data_dir`).
+        :func:`pytorch_examples.data.download.data_dir`).
 
     Returns
     -------
@@ -40,7 +41,7 @@ def names_path(directory: Path | None = None) -> Path:
 
     Raises
     ------
-    pytorch_examples.datadir.DataUnavailableError
+    pytorch_examples.data.download.DataUnavailableError
         If the file is missing or corrupted and cannot be downloaded.
     """
     return fetch_file("names.txt", NAMES_URL, NAMES_SHA256, directory=directory)
@@ -142,20 +143,11 @@ def split_names(
     NameSplits
         The three lists.
     """
-    check_split_fractions(fractions)
     distinct = sorted(set(names))
-    if len(distinct) < 3:
-        raise ValueError(f"need at least 3 distinct names to split, got {len(distinct)}")
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(distinct), generator=generator).tolist()
-    shuffled = [distinct[i] for i in order]
-    n_train = int(fractions[0] * len(distinct))
-    n_val = int(fractions[1] * len(distinct))
-    return NameSplits(
-        train=shuffled[:n_train],
-        val=shuffled[n_train : n_train + n_val],
-        test=shuffled[n_train + n_val :],
-    )
+    if not distinct:
+        raise ValueError("need names to split, got none")
+    parts = split_indices(len(distinct), fractions, seed=seed)
+    return NameSplits(*([distinct[i] for i in part.tolist()] for part in parts))
 
 
 def context_pairs(

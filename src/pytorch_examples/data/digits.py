@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pytorch_examples._checks import check_split_fractions
+from pytorch_examples.data.splits import split_indices
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,8 @@ def load_digits_split(
     """
     from sklearn.datasets import load_digits
 
-    check_split_fractions(fractions)
     bunch = load_digits()
     images = torch.tensor(bunch.data, dtype=torch.float32) / 16  # pixel values are 0..16
     labels = torch.tensor(bunch.target, dtype=torch.long)
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-    n_train = int(fractions[0] * len(labels))
-    n_val = int(fractions[1] * len(labels))
-    parts = order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
+    parts = split_indices(len(labels), fractions, seed=seed)
     return DigitsSplit(*(t for part in parts for t in (images[part], labels[part])))

@@ -1,7 +1,7 @@
 """CIFAR-10 as uint8 tensors: loading, caching, and augmentation on batches.
 
 Two sources are accepted, looked for in the data directory
-(:func:`pytorch_examples.datadir.data_dir`):
+(:func:`pytorch_examples.data.download.data_dir`):
 
 * the ImageFolder layout ``cifar10/{train,test}/<class>/*.jpg``, as in the offline copy
   used for development and CI;
@@ -9,7 +9,7 @@ Two sources are accepted, looked for in the data directory
   ``torchvision.datasets.CIFAR10(download=True)`` when nothing is there yet.
 
 Decoding 60,000 images takes seconds, so the decoded tensors are cached once in
-:func:`pytorch_examples.datadir.cache_dir`, together with a fingerprint of their
+:func:`pytorch_examples.data.download.cache_dir`, together with a fingerprint of their
 source; a cache whose fingerprint no longer matches is rebuilt.
 """
 
@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from pytorch_examples._checks import check_positive_int
-from pytorch_examples.datadir import DATA_ENV_VAR, DataUnavailableError, cache_dir, data_dir
+from pytorch_examples.data.download import DATA_ENV_VAR, DataUnavailableError, cache_dir, data_dir
 
 CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -136,7 +136,7 @@ def load_cifar10(directory: Path | None = None, *, download: bool = True) -> Cif
     Parameters
     ----------
     directory : pathlib.Path, optional
-        The data directory; :func:`pytorch_examples.datadir.data_dir` by default.
+        The data directory; :func:`pytorch_examples.data.download.data_dir` by default.
     download : bool
         Download the canonical data with torchvision when neither layout is present.
 
@@ -147,7 +147,7 @@ def load_cifar10(directory: Path | None = None, *, download: bool = True) -> Cif
 
     Raises
     ------
-    pytorch_examples.datadir.DataUnavailableError
+    pytorch_examples.data.download.DataUnavailableError
         If no data is found and it cannot be downloaded.
     """
     root = data_dir() if directory is None else Path(directory)

@@ -1,0 +1,187 @@
+"""The gallery's one manifest: its sections, their reading order, and each page's needs.
+
+Everything that lists example pages reads this file: the Sphinx configuration (section
+and page order, which pages execute), the reading paths on the home page and the gallery
+index, the tests (which pages are slow, which need a GPU) and the notebook check. A test
+fails when a ``plot_*.py`` file in ``gallery/`` is missing here, or when this file names
+one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+GALLERY_DIR = Path(__file__).parents[1] / "gallery"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One example page.
+
+    Attributes
+    ----------
+    file : str
+        The script's path below ``gallery/``, for example ``"basics/plot_autograd.py"``.
+    title : str
+        The page's name on the reading paths.
+    slow : bool
+        It trains for a minute or more: the docs build runs it, the test suite and the
+        notebook check leave it out (``pytest -m slow`` runs it as a test).
+    gpu : bool
+        It needs a CUDA GPU: it runs only when ``PYTORCH_EXAMPLES_GPU=1`` and CUDA is
+        present, and is never run as a notebook.
+    """
+
+    file: str
+    title: str
+    slow: bool = False
+    gpu: bool = False
+
+    @property
+    def path(self) -> Path:
+        """The script's path on disk."""
+        return GALLERY_DIR / self.file
+
+    @property
+    def docname(self) -> str:
+        """The Sphinx document sphinx-gallery makes of it."""
+        return "auto_examples/" + self.file.removesuffix(".py")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One gallery section, a folder of ``gallery/``, with its pages in reading order.
+
+    Attributes
+    ----------
+    directory : str
+        The folder below ``gallery/``.
+    title : str
+        The section's name on the reading paths.
+    notes : str or None
+        The notes page (a docname below ``docs/``) to read before the section, if any.
+    pages : tuple of Page
+        The pages in reading order.
+    """
+
+    directory: str
+    title: str
+    notes: str | None
+    pages: tuple[Page, ...]
+
+
+SECTIONS = (
+    Section(
+        "basics",
+        "Tensors and autograd",
+        None,
+        (
+            Page("basics/plot_tensors_numpy.py", "tensors and NumPy"),
+            Page("basics/plot_autograd.py", "automatic differentiation"),
+            Page("basics/plot_activation_functions.py", "activation functions"),
+        ),
+    ),
+    Section(
+        "regression",
+        "Regression",
+        "notes/linear_regression",
+        (
+            Page("regression/plot_linear_regression_autograd.py", "a line with autograd"),
+            Page("regression/plot_linear_regression_minibatch.py", "mini-batches"),
+            Page("regression/plot_linear_regression_nn.py", "nn.Module and torch.optim"),
+            Page("regression/plot_loss_choice.py", "choosing the loss"),
+            Page("regression/plot_overfitting.py", "overfitting and regularization"),
+        ),
+    ),
+    Section(
+        "classification",
+        "Classification",
+        "notes/classification",
+        (
+            Page("classification/plot_logistic_regression.py", "logistic regression"),
+            Page("classification/plot_argmax_softmax.py", "argmax and softmax"),
+            Page("classification/plot_digits_mlp.py", "handwritten digits with an MLP"),
+        ),
+    ),
+    Section(
+        "language",
+        "Language models on names",
+        None,
+        (
+            Page("language/plot_bigram_counts.py", "bigram counts"),
+            Page("language/plot_softmax_bigram.py", "the bigram model as a softmax layer"),
+            Page("language/plot_mlp_language_model.py", "an MLP with embeddings", slow=True),
+        ),
+    ),
+    Section(
+        "vision",
+        "Vision",
+        None,
+        (
+            Page("vision/plot_cifar10_cnn.py", "a CNN for CIFAR-10 on a CPU", slow=True),
+            Page("vision/plot_devices_and_precision.py", "devices and mixed precision"),
+            Page("vision/plot_gpu_fast_cifar10.py", "fast training on a GPU", slow=True, gpu=True),
+        ),
+    ),
+    Section(
+        "scale",
+        "Training runs that survive and scale",
+        None,
+        (
+            Page("scale/plot_checkpoints.py", "saving and loading checkpoints"),
+            Page("scale/plot_resume_training.py", "resuming a run exactly"),
+            Page("scale/plot_distributed_data_parallel.py", "DistributedDataParallel"),
+            Page("scale/plot_fsdp.py", "sharding a model with FSDP"),
+        ),
+    ),
+    Section(
+        "data",
+        "Real data in",
+        None,
+        (
+            Page("data/plot_pandas_penguins.py", "from a pandas table to a classifier"),
+            Page("data/plot_dataset_dataloader.py", "Dataset, DataLoader and transforms"),
+        ),
+    ),
+)
+
+PAGES = tuple(page for section in SECTIONS for page in section.pages)
+SLOW = frozenset(page.path.stem for page in PAGES if page.slow)
+GPU = frozenset(page.path.stem for page in PAGES if page.gpu)
+
+
+def reading_path(doc_role: str) -> str:
+    """Write the reading path: a numbered list of sections, each linking its pages in order.
+
+    Parameters
+    ----------
+    doc_role : str
+        How the markup in use writes a document link: ``"{doc}"`` for MyST Markdown (the
+        home page), ``":doc:"`` for reST (the gallery index).
+    """
+    items = []
+    for number, section in enumerate(SECTIONS, start=1):
+        notes = f"read {doc_role}`/{section.notes}`, then " if section.notes else ""
+        links = ", ".join(f"{doc_role}`{page.title} </{page.docname}>`" for page in section.pages)
+        items.append(f"{number}. **{section.title}**: {notes}{links}.")
+    return "\n".join(items) + "\n"
+
+
+class ReadingOrder:
+    """sphinx-gallery sort key for the pages of one section: their manifest order."""
+
+    def __init__(self, src_dir: str) -> None:
+        self.src_dir = src_dir
+
+    def __call__(self, filename: str) -> int:
+        """Return the position of one example file in the manifest."""
+        names = [page.path.name for page in PAGES]
+        name = Path(filename).name
+        if name not in names:
+            raise ValueError(f"{name} is not in docs/gallery_manifest.py: add it to a section")
+        return names.index(name)
+
+    def __repr__(self) -> str:
+        """Name the key stably, so that Sphinx's cache does not see a new config."""
+        return f"{self.__class__.__name__}()"

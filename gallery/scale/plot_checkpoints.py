@@ -1,0 +1,287 @@
+r"""
+Checkpoints: saving and loading safely
+======================================
+
+A long run saves checkpoints, so that a crash, a preempted job or a reboot costs only
+the work done since the last one. A checkpoint helps only if it loads, and loading it
+must not endanger the machine. This page trains a small network for a few epochs,
+saves a checkpoint after each, and shows:
+
+* why a checkpoint holds ``state_dict`` objects and not the pickled model;
+* why :func:`torch.load` reads with ``weights_only=True`` by default: a full unpickle
+  runs code stored in the file;
+* how to save atomically, so that a crash during a save leaves the previous checkpoint
+  intact;
+* what a truncated, untrusted or mismatched checkpoint reports when it is loaded.
+
+The next page, :ref:`sphx_glr_auto_examples_scale_plot_resume_training.py`, uses such
+checkpoints to resume a stopped run exactly.
+"""
+
+# %%
+# Setup
+# -----
+# A small network with dropout fits noisy samples of :math:`\sin(2\pi x)`. Every file
+# the page writes goes to a temporary folder, removed at the end.
+import importlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from pytorch_examples.claims import check
+from pytorch_examples.data.synthetic import make_sine_data
+
+SEED = 0
+N_POINTS = 256
+NOISE_STD = 0.1
+HIDDEN = 32
+DROPOUT = 0.1
+BATCH_SIZE = 32
+LEARNING_RATE = 0.01
+N_EPOCHS = 3
+
+torch.manual_seed(SEED)  # the initial weights, the shuffles and the dropout masks
+x, y = make_sine_data(N_POINTS, noise_std=NOISE_STD, seed=SEED)
+dataset = TensorDataset(x.unsqueeze(1), y.unsqueeze(1))
+workdir = tempfile.TemporaryDirectory()
+WORK = Path(workdir.name)
+
+
+def make_model(hidden: int = HIDDEN) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(1, hidden), nn.Tanh(), nn.Dropout(DROPOUT), nn.Linear(hidden, 1)
+    )
+
+
+# %%
+# Save the ``state_dict``, not the model
+# --------------------------------------
+# ``torch.save(model)`` pickles the module object. A pickle stores a class by its
+# import path, not its code, so the file can only be loaded while that class still
+# exists under the same module and name. We put the model class in a module file,
+# save a model both ways, then rename the class, as a refactoring would.
+MODEL_CODE = "from torch import nn\n\nclass Regressor(nn.Sequential):\n    pass\n"
+(WORK / "regressor_code.py").write_text(MODEL_CODE)
+sys.path.insert(0, str(WORK))
+import regressor_code  # the module written just above
+
+whole = regressor_code.Regressor(nn.Linear(1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1))
+torch.save(whole, WORK / "whole_model.pt")
+torch.save(whole.state_dict(), WORK / "state_dict.pt")
+
+(WORK / "regressor_code.py").write_text(MODEL_CODE.replace("Regressor", "SineRegressor"))
+del sys.modules["regressor_code"]  # forget the old class, as a new process would
+importlib.invalidate_caches()
+try:
+    torch.load(WORK / "whole_model.pt", weights_only=False)
+except AttributeError as error:
+    print("whole model:", str(error).replace(str(WORK), "WORK"))
+renamed = importlib.import_module("regressor_code").SineRegressor(
+    nn.Linear(1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1)
+)
+print("state_dict:", renamed.load_state_dict(torch.load(WORK / "state_dict.pt")))
+sys.path.remove(str(WORK))
+del sys.modules["regressor_code"]
+
+# %%
+# A ``state_dict`` is a dictionary of names and tensors. It loads into any module
+# whose parameters have those names and shapes, whatever the class is called.
+#
+# Why ``weights_only=True``
+# -------------------------
+# Unpickling calls whatever functions the file names, with arguments from the file.
+# An object only has to say, through ``__reduce__``, that it is rebuilt by calling
+# ``print`` (or ``os.system``). Here the call is a harmless ``print``.
+
+
+class RunsOnLoad:
+    def __reduce__(self):
+        return (print, ("this line was printed by code inside the checkpoint file",))
+
+
+untrusted = WORK / "untrusted.pt"
+torch.save({"weights": whole.state_dict(), "extra": RunsOnLoad()}, untrusted)
+try:
+    torch.load(untrusted)  # weights_only=True, the default
+except pickle.UnpicklingError as error:
+    refused = [line for line in str(error).splitlines() if "Unsupported global" in line]
+    print("weights_only=True refuses:", refused[0].strip())
+print("weights_only=False runs it:")
+torch.load(untrusted, weights_only=False)
+
+# %%
+# With ``weights_only=True``, :func:`torch.load` rebuilds only tensors, primitive
+# types, dictionaries, lists and tuples, and the types you allow with
+# :func:`torch.serialization.add_safe_globals`, so it calls nothing the file chooses.
+# Load any file you did not write yourself that way; ``weights_only=False`` is for
+# files you trust as you trust code you run. Every checkpoint below loads with the
+# default.
+#
+# Saving atomically
+# -----------------
+# A training checkpoint holds the ``state_dict`` of the model and of the optimizer
+# (Adam's running moments) and the epoch. ``torch.save(state, path)`` first empties
+# ``path`` and then writes it; a crash in between leaves neither the old checkpoint nor
+# the new one. Writing to a temporary file in the same folder and renaming it over the
+# checkpoint avoids that: :func:`os.replace` swaps the file in one step, so ``path``
+# always holds a complete checkpoint, the old one or the new one.
+
+
+def checkpoint_state(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int) -> dict:
+    return {"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()}
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        with open(temporary, "wb") as file:
+            torch.save(state, file)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the rename
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+# %%
+# Loading with clear errors
+# -------------------------
+# :func:`torch.load` fails on a damaged file with the message of whichever reader
+# failed, about a zip archive or a record it cannot find. ``load_checkpoint`` says
+# instead what is wrong with the checkpoint: that it is cut short, that it holds
+# objects other than tensors, or that it lacks part of the training state.
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a complete checkpoint of this page's kind."""
+
+
+CHECKPOINT_KEYS = {"epoch", "model", "optimizer"}
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        state = torch.load(path, weights_only=True)
+    except FileNotFoundError:
+        raise  # already says what is wrong
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            f"{path.name} holds objects other than tensors and plain containers; "
+            "load it with weights_only=False only if you trust its source"
+        ) from error
+    except (RuntimeError, OSError, EOFError) as error:  # zip, read and end-of-file errors
+        raise CheckpointError(
+            f"{path.name} ({path.stat().st_size} bytes) is not a complete checkpoint: it "
+            f"may be truncated or corrupted (torch.load: {str(error).split('. ')[0]})"
+        ) from error
+    missing = CHECKPOINT_KEYS - set(state) if isinstance(state, dict) else CHECKPOINT_KEYS
+    if missing:
+        raise CheckpointError(f"{path.name} lacks {sorted(missing)}: not a training checkpoint")
+    return state
+
+
+# %%
+# Training with a checkpoint after every epoch
+# --------------------------------------------
+# Each epoch ends with a save that replaces the previous checkpoint. Loading the last
+# one into a new model must give back the weights the training loop ended with.
+model = make_model()
+optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
+checkpoint = WORK / "checkpoint.pt"
+for epoch in range(1, N_EPOCHS + 1):
+    model.train()
+    for inputs, targets in loader:
+        loss = nn.functional.mse_loss(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    save_checkpoint(checkpoint_state(model, optimizer, epoch), checkpoint)
+    print(f"epoch {epoch}: last batch loss {loss.item():.4f}, saved {checkpoint.name}")
+
+state = load_checkpoint(checkpoint)
+restored = make_model()
+restored.load_state_dict(state["model"])
+print(f"loaded {checkpoint.name}: epoch {state['epoch']}, entries {sorted(state)}")
+trained = model.state_dict()
+check(
+    all(torch.equal(tensor, trained[name]) for name, tensor in restored.state_dict().items()),
+    "the loaded checkpoint holds the trained weights exactly",
+)
+
+# %%
+# A crash during a save
+# ---------------------
+# Both ways of saving now meet a failure partway through writing: the state holds an
+# object that raises while it is written, standing in for a full disk or a killed
+# process. Each file held a good checkpoint before.
+
+
+class FailsWhileSaving:
+    def __reduce__(self):
+        raise OSError("simulated crash during the save")
+
+
+still_loads = {}
+for name, save in (("torch_save", torch.save), ("save_checkpoint", save_checkpoint)):
+    path = WORK / f"{name}.pt"
+    save_checkpoint(checkpoint_state(model, optimizer, N_EPOCHS), path)
+    try:
+        save({**checkpoint_state(model, optimizer, N_EPOCHS), "crash": FailsWhileSaving()}, path)
+    except OSError as error:
+        print(f"{name}: {error}")
+    try:
+        print(f"  {path.name} still loads, epoch {load_checkpoint(path)['epoch']}")
+        still_loads[name] = True
+    except CheckpointError as error:
+        print(f"  {error}")
+        still_loads[name] = False
+leftovers = sorted(path.name for path in WORK.glob("*.tmp"))
+print("temporary files left behind:", leftovers)
+check(
+    still_loads["save_checkpoint"] and not still_loads["torch_save"],
+    "a failed atomic save keeps the old checkpoint; a failed torch.save destroys it",
+)
+
+# %%
+# A process killed outright (``kill -9``, a power cut) cannot remove its temporary
+# file; the checkpoint is still intact, and the stray ``.tmp`` file can be deleted.
+#
+# Truncated, untrusted and mismatched checkpoints
+# -----------------------------------------------
+# A file cut short, by a copy that stopped or a full disk, fails in
+# ``load_checkpoint`` with a message that says so. So do the file with code in it from
+# above, without running that code, and a file that holds the weights alone:
+data = checkpoint.read_bytes()
+truncated = WORK / "truncated.pt"
+truncated.write_bytes(data[: len(data) // 2])
+weights_alone = WORK / "weights.pt"
+torch.save({"model": model.state_dict()}, weights_alone)
+for path in (truncated, untrusted, weights_alone):
+    try:
+        load_checkpoint(path)
+    except CheckpointError as error:
+        print(error)
+
+# %%
+# A checkpoint from another architecture is a complete file, but its tensors do not
+# fit. ``load_state_dict`` is strict by default and lists every key that is missing,
+# unexpected or of the wrong shape. This network is twice as wide and has no dropout
+# layer, which renumbers its last layer from 3 to 2:
+other = nn.Sequential(nn.Linear(1, 2 * HIDDEN), nn.Tanh(), nn.Linear(2 * HIDDEN, 1))
+try:
+    other.load_state_dict(load_checkpoint(checkpoint)["model"])
+except RuntimeError as error:
+    print(error)
+
+# %%
+# ``strict=False`` would load what fits and skip the rest silently; keep it for
+# deliberate partial loads, such as reusing a trained body under a new head.
+workdir.cleanup()

@@ -1,7 +1,0 @@
-"""Shared fixtures."""
-
-from __future__ import annotations
-
-import matplotlib
-
-matplotlib.use("Agg")
