@@ -51,7 +51,8 @@ check(
 )
 
 # %%
-# ``.to()`` changes dtype or device and returns a new tensor; the original stays.
+# ``.to()`` returns a tensor of the new dtype or on the new device (the tensor itself
+# if nothing changes); the original stays as it was.
 as_double = from_list.to(torch.float64)
 print(as_double.dtype, from_list.dtype)
 
@@ -76,7 +77,7 @@ check(
 )
 
 # %%
-# Slicing and reshaping a tensor also give views when they can, so writing through a
+# Slicing a tensor also gives a view (as reshaping does when it can), so writing through a
 # slice writes into the original; ``.clone()`` makes an independent copy.
 matrix = torch.zeros(2, 3)
 row = matrix[0]
@@ -110,8 +111,9 @@ print("total[2, 3, 1] == a[2, 0, 1] + b[3, 0]:", (total[2, 3, 1] == a[2, 0, 1] +
 check(total.shape == (4, 5, 3), "a + b has the shape worked out above")
 
 # %%
-# In pictures: a column of shape ``(4, 1)`` plus a row of shape ``(1, 5)`` is
-# stretched along the size-1 dimensions into two ``(4, 5)`` grids, which are added.
+# In pictures: a column of shape ``(4, 1)`` plus a row of shape ``(1, 5)``. Each is
+# stretched along its size-1 dimension to ``(4, 5)`` (without copying), and the sum is
+# a ``(4, 5)`` grid.
 column = torch.arange(4.0).reshape(4, 1) * 10
 row_vector = torch.arange(5.0).reshape(1, 5)
 grid_sum = column + row_vector

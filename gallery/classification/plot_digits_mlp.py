@@ -111,7 +111,7 @@ for name, model in models.items():
 # %%
 # The MLP reaches a lower loss on both sets at every epoch. Softmax regression is
 # still improving when training stops, so its best epoch is the last. The MLP's
-# training loss keeps falling, while its validation loss levels off and wobbles from
+# training loss falls overall, while its validation loss levels off and wobbles from
 # epoch to epoch; on the log scale the widening distance between its two curves is the
 # MLP fitting the training images more closely than new ones.
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))

@@ -134,7 +134,11 @@ check(
 # minimum of the local quadratic model, :math:`\theta \leftarrow \theta - H^{-1}\nabla L`.
 # The Hessian is positive definite, and the classes overlap, so the likelihood has a
 # finite maximum, which Newton's method reaches to machine precision in a few steps.
-check(data.x[:N_PER_CLASS].max() > data.x[N_PER_CLASS:].min(), "the classes overlap")
+class_0, class_1 = data.x[:N_PER_CLASS], data.x[N_PER_CLASS:]
+check(
+    class_0.max() > class_1.min() and class_1.max() > class_0.min(),
+    "the classes overlap: no threshold separates them, in either direction",
+)
 theta = torch.zeros(2, dtype=torch.float64)
 for _ in range(N_NEWTON_STEPS):
     gradient, hessian = gradient_and_hessian(theta)

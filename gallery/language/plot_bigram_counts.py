@@ -134,7 +134,8 @@ print(f"samples that are names in the data set: {len(set(samples) & set(names))}
 # How good is it?
 # ---------------
 # The likelihood of the data is the product of the model's probabilities of every
-# next character; its negative logarithm, divided by the number of characters, is
+# next character; its negative logarithm, divided by the number of predictions (every
+# character and the end of every name), is
 # the average negative log-likelihood (the cross-entropy loss of the next pages). A
 # model that knows nothing gives every character 1/27, a loss of ln 27.
 uniform_loss = math.log(len(vocab))

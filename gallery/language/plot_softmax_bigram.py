@@ -12,7 +12,7 @@ gradient descent on the cross-entropy. You will learn:
 * why the trained weights are the logarithms of the counts, up to one constant per
   row;
 * that L2 regularization pulls the weights toward the uniform model, as smoothing
-  pulls the counts, and why neither improves this model;
+  pulls the counts, and why neither does better than the plain layer here;
 * how to sample names from a trained network.
 """
 
@@ -125,7 +125,8 @@ check_count_formula()
 # Full-batch gradient descent, each step on the loss of all training pairs. The
 # learning rate is large because the gradient of one column is an average over
 # *all* pairs, most of which do not involve it.
-# The training loss falls toward the count model's, the minimum it can reach.
+# The training loss falls toward the count model's, a lower limit it approaches but
+# never reaches.
 optimizer = torch.optim.SGD(layer.parameters(), lr=LEARNING_RATE)
 losses = []
 started = time.perf_counter()
@@ -185,6 +186,11 @@ panels = (
     (learned_centred, "learned weights (seen pairs)", "weight - row mean"),
     (log_centred, "log-counts (seen pairs)", "log count - row mean"),
 )
+# One colour scale for both panels, so that equal colours mean equal values.
+shared_range = (
+    min(m[seen].min().item() for m, _, _ in panels),
+    max(m[seen].max().item() for m, _, _ in panels),
+)
 for ax, (matrix, title, colorbar_label) in zip(axes, panels, strict=True):
     plot_char_matrix(
         ax,
@@ -192,6 +198,7 @@ for ax, (matrix, title, colorbar_label) in zip(axes, panels, strict=True):
         vocab.symbols,
         cmap="viridis",
         colorbar_label=colorbar_label,
+        value_range=shared_range,
     )
     ax.set_title(title)
 fig.tight_layout()
@@ -245,16 +252,17 @@ fig, (ax_l2, ax_k) = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
 ax_l2.plot([str(s) for s in L2_STRENGTHS], l2_val, marker="o")
 ax_l2.set(xlabel="L2 strength", ylabel="validation loss", title="regularized layer")
 ax_k.plot([str(k) for k in SMOOTHING_COUNTS], smoothing_val, marker="o", color="C1")
-ax_k.set(xlabel="pseudo-count k", title="smoothed counts")
+ax_k.set(xlabel="pseudo-count k", title="smoothed counts (k = 0: infinite, not drawn)")
 fig.tight_layout()
 plt.show()
 
 # %%
 # What the output shows
 # ---------------------
-# Neither knob improves on the plain layer. Every L2 strength raises its validation
-# loss, the more the stronger it is; add-one smoothing only ties it, and larger
-# pseudo-counts cost more.
+# Of the values tried, neither knob does better than the plain layer. Every L2
+# strength raises its validation loss, the more the stronger it is; add-one smoothing
+# ties it (within 0.001), and larger pseudo-counts cost more. So the validation names
+# choose no regularization for the layer.
 i_add_one = SMOOTHING_COUNTS.index(1.0)
 print(f"add-one smoothing minus the plain layer: {smoothing_val[i_add_one] - l2_val[0]:+.5f}")
 check(min(l2_val[1:]) > l2_val[0], "every L2 strength raises the plain layer's validation loss")
@@ -275,12 +283,13 @@ check(
 # The layer needs no such help, because stopping early from zero weights already
 # regularizes. It starts at the uniform model, and the weight of a pair never seen
 # falls only as fast as its small gradient allows, so after ``N_STEPS`` steps those
-# pairs still get probabilities close to add-one's, far from the zero of the
-# unsmoothed counts. Trained on without end, their weights would fall without limit,
-# the layer would approach the unsmoothed count model, and its validation loss would
-# grow toward infinity. Beyond those pairs there is little to regularize: 729 weights
-# are fitted to 168,951 pairs, and the plain layer scores the validation names as well
-# as the training names, so pulling the weights further toward zero only costs fit.
+# pairs still get probabilities within a factor of 4 of add-one's (printed below),
+# far from the zero of the unsmoothed counts. Trained on without end, their weights
+# would fall without limit, the layer would approach the unsmoothed count model, and
+# its validation loss would grow toward infinity. Beyond those pairs there is little
+# to regularize: 729 weights are fitted to 168,951 pairs, and the plain layer scores
+# the validation names as well as the training names, so pulling the weights further
+# toward zero only costs fit.
 unseen = train_counts == 0
 print(f"pairs never seen in training: {unseen.sum().item()} of {unseen.numel()}")
 print(f"validation pairs among them: {val_counts[unseen].sum().item()} of {len(val_y)}")
@@ -336,10 +345,11 @@ check(
 # %%
 # The test names, once
 # --------------------
-# The validation names chose nothing here, since no setting was tuned, but the rule
-# holds: the test names are scored once, at the end, with the layer trained above.
-# The result is recorded for the comparison of all language models at the end of this
-# section.
+# The validation names made this page's one choice, no regularization. The model
+# scored here is ``layer``, the unregularized layer trained in the *Training* section
+# (from ``nn.Linear``'s random start; the sweep above trained its own copies from
+# zero). The test names are scored once, at the end, and the result is recorded for
+# the comparison of all language models at the end of this section.
 test_x, test_y = context_pairs(splits.test, vocab, context_length=1)
 with torch.no_grad():
     layer_val_loss = loss_from_counts(layer.weight.T, val_counts).item()

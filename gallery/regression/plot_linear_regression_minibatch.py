@@ -9,7 +9,7 @@ You will learn:
 * how a :class:`torch.utils.data.Dataset` subclass says how many items there are and
   how to get one;
 * how a shuffling :class:`torch.utils.data.DataLoader` turns it into mini-batches;
-* why mini-batch gradient descent needs a shrinking learning rate to settle.
+* why mini-batch gradient descent is given a shrinking learning rate.
 
 The model and the update are still written by hand.
 """
@@ -80,9 +80,9 @@ print(f"one batch: x {tuple(batch_x.shape)}, y {tuple(batch_y.shape)}")
 # Training
 # --------
 # An epoch is now ``len(loader)`` steps, each on a fresh shuffled batch. A batch's
-# gradient is a noisy estimate of the full gradient, so at a fixed learning rate the
-# parameters keep jittering around the minimum by an amount that grows with the rate.
-# Shrinking the rate linearly to nearly zero over the run lets them settle.
+# gradient is a noisy estimate of the full gradient, so every step moves the
+# parameters by the rate times that noise, even at the minimum. Shrinking the rate
+# linearly to nearly zero over the run shrinks those last moves with it.
 w = torch.zeros((), requires_grad=True)
 b = torch.zeros((), requires_grad=True)
 params_per_epoch, losses = [], []

@@ -18,7 +18,8 @@ The theory is in :doc:`/notes/linear_regression`, section "The loss and the powe
 # Setup
 # -----
 # The line of the regression pages, with the last five points (largest x) pushed far
-# down: think of a sensor that saturates at the top of its range.
+# down, far below every other reading: think of a sensor that fails at the top of its
+# range and reports nonsense.
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
@@ -103,7 +104,7 @@ plt.show()
 # ----------------------
 # One loop, three losses. Full-batch gradient descent with a shrinking rate: the
 # absolute loss's gradient does not shrink near the minimum (it is :math:`\pm 1` per
-# point), so a fixed rate would keep it hopping back and forth.
+# point), so only a shrinking rate makes its steps shrink.
 LOSSES = {
     "squared (m = 2)": lambda pred, target: power_loss(pred, target, m=2),
     "absolute (m = 1)": lambda pred, target: power_loss(pred, target, m=1),
@@ -150,8 +151,7 @@ check(
 # %%
 # The squared loss tilts the whole line toward the five outliers. The absolute and
 # Huber losses follow the ordinary points: their slopes lie at least five times closer
-# than the squared loss's to the least squares slope of the ordinary points alone. The
-# outliers still tug a little, since each keeps pulling with a constant force.
+# than the squared loss's to the least squares slope of the ordinary points alone.
 robust = [fits[name][0] for name in list(LOSSES)[1:]]
 check(
     all(abs(s - inlier_slope) < 0.2 * abs(exact_slope - inlier_slope) for s in robust),

@@ -116,7 +116,8 @@ check(
 # -------------------
 # The training loss can only fall as the degree grows, since each polynomial family
 # contains the smaller ones. The validation loss falls while extra degrees capture
-# the sine's shape, then rises far above its minimum as they start fitting the noise.
+# the sine's shape, then rises far above its minimum: the high-degree fits follow the
+# noise between training points and swing wildly beyond them, as shown below.
 fits = {degree: fit(degree) for degree in DEGREES}
 train_losses = [mse(fits[d], train_x, train_y) for d in DEGREES]
 val_losses = [mse(fits[d], val_x, val_y) for d in DEGREES]

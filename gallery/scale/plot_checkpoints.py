@@ -282,6 +282,8 @@ except RuntimeError as error:
     print(error)
 
 # %%
-# ``strict=False`` would load what fits and skip the rest silently; keep it for
-# deliberate partial loads, such as reusing a trained body under a new head.
+# ``strict=False`` loosens only the names: it skips missing and unexpected keys and
+# returns their lists, which are worth printing, while a tensor of the wrong shape
+# still raises. Keep it for deliberate partial loads, such as a trained body whose
+# old head was left out of the checkpoint.
 workdir.cleanup()

@@ -115,17 +115,18 @@ def held_bytes(model, optimizer):
 @record  # puts a failing rank's traceback into torchrun's error report
 def main():
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)  # every rank may create it
     distributed = "RANK" in os.environ  # set by torchrun
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    device = torch.device("cpu")
+    if args.backend == "nccl":
+        device = torch.device("cuda", local_rank)  # one GPU per process, chosen first
+        torch.cuda.set_device(device)
     if distributed:
         # The timeout turns a lost process into an error instead of a hang.
         dist.init_process_group(args.backend, timeout=timedelta(seconds=60))
     rank = dist.get_rank() if distributed else 0
     world_size = dist.get_world_size() if distributed else 1
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    device = torch.device("cpu")
-    if args.backend == "nccl":
-        device = torch.device("cuda", local_rank)  # one GPU per process
-        torch.cuda.set_device(device)
 
     # The same data in every process: the sampler, not the data, differs.
     generator = torch.Generator().manual_seed(args.seed)
@@ -282,7 +283,8 @@ print("bytes of parameters, gradients and momentum stored after training:")
 print(format_table(["", *ranks, "one process"], [("bytes", *held)]))
 check(
     len(set(held)) == 1,
-    "every DDP process stores as many bytes as the single process",
+    "every DDP process holds as many bytes of parameters, gradients and momentum "
+    "as the single process",
 )
 
 # %%

@@ -108,6 +108,7 @@ def held_bytes(model, optimizer):
 @record  # puts a failing rank's traceback into torchrun's error report
 def main():
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)  # every rank may create it
     distributed = "RANK" in os.environ  # set by torchrun
     if distributed:
         # The timeout turns a lost process into an error instead of a hang.

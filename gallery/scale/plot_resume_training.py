@@ -214,5 +214,6 @@ ax.set(
     title=f"stopped after epoch {STOP_AFTER}, resumed from the checkpoint",
 )
 ax.legend()
+fig.tight_layout()
 plt.show()
 workdir.cleanup()

@@ -106,14 +106,13 @@ print(format_table(headers, formats, digits=2))
 #
 # Mixed precision with autocast
 # -----------------------------
-# Inside ``torch.autocast``, PyTorch chooses each operation's dtype from lists kept
-# per device type. Matrix products and convolutions run in the 16-bit type;
-# operations on the float32 list, the losses among them, run in float32; other
-# operations run in the dtype of their inputs. Autocast converts the inputs of an
-# operation as it runs, so the tensors themselves, a model's parameters among them,
-# keep their dtype. The lists differ between devices: on CUDA ``sum`` is on the
-# float32 list, on the CPU it is not. The default 16-bit type differs too: PyTorch
-# reports it for each kind of device:
+# Inside ``torch.autocast``, PyTorch chooses each operation's dtype from lists kept per
+# device type. Matrix products and convolutions run in the 16-bit type; operations on
+# the float32 list, the losses among them, run in float32; most others run in the dtype
+# of their inputs. Autocast converts the inputs of an operation as it runs, so the
+# tensors themselves keep their dtype (checked below). The lists differ between devices:
+# on CUDA ``sum`` is on the float32 list, on the CPU it is not. The default 16-bit type
+# differs too: PyTorch reports it for each kind of device:
 device_types = ("cpu", "cuda", "mps", "xpu")
 defaults = [(kind, str(torch.get_autocast_dtype(kind))) for kind in device_types]
 print(format_table(["device type", "autocast's default dtype"], defaults))

@@ -81,15 +81,3 @@ def _what_pytorch_sees(accelerator: torch.device | None) -> str:
         return "no accelerator, only the CPU"
     count = torch.accelerator.device_count()
     return f"the accelerator {accelerator.type!r} ({count} device{'s' if count != 1 else ''})"
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for the work queued on ``device``, so that a timer read afterwards counts it.
-
-    GPU calls return before the GPU has finished; a timing that does not wait measures
-    only how fast work was queued. The CPU runs each call to completion, so there is
-    nothing to wait for. Taught on
-    :ref:`sphx_glr_auto_examples_vision_plot_devices_and_precision.py`.
-    """
-    if device.type != "cpu":
-        torch.accelerator.synchronize(device)

@@ -106,6 +106,7 @@ def plot_char_matrix(
     cmap: str = "Blues",
     colorbar_label: str = "",
     annotate: bool = False,
+    value_range: tuple[float, float] | None = None,
 ) -> None:
     """Draw a square matrix indexed by characters as a labelled heatmap.
 
@@ -125,12 +126,16 @@ def plot_char_matrix(
         Label of the colorbar.
     annotate : bool
         Write each cell's value (rounded to an integer) in the cell.
+    value_range : tuple of two floats, optional
+        The values at the two ends of the colour scale; by default the matrix's own
+        smallest and largest. Give two heatmaps the same range to compare them by eye.
     """
     n = len(symbols)
     if tuple(matrix.shape) != (n, n):
         raise ValueError(f"matrix must have shape ({n}, {n}), got {tuple(matrix.shape)}")
     values = matrix.detach().cpu().float().numpy()
-    image = ax.imshow(values, cmap=cmap)
+    low, high = value_range if value_range is not None else (None, None)
+    image = ax.imshow(values, cmap=cmap, vmin=low, vmax=high)
     ax.set_xticks(range(n), list(symbols))
     ax.set_yticks(range(n), list(symbols))
     ax.set_xlabel("next character")

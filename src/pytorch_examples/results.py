@@ -102,6 +102,5 @@ def load_results(pages: list[str]) -> dict[str, dict[str, float]]:
             "pages first (the docs build runs every page in reading order)"
         )
     return {
-        page: json.loads((results_dir() / f"{page}.json").read_text())["metrics"]
-        for page in pages
+        page: json.loads((results_dir() / f"{page}.json").read_text())["metrics"] for page in pages
     }
