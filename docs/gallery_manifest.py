@@ -119,9 +119,19 @@ SECTIONS = (
         "Vision",
         None,
         (
+            Page("vision/plot_cifar10_data.py", "CIFAR-10 as tensors"),
             Page("vision/plot_cifar10_cnn.py", "a CNN for CIFAR-10 on a CPU", slow=True),
             Page("vision/plot_devices_and_precision.py", "devices and mixed precision"),
             Page("vision/plot_gpu_fast_cifar10.py", "fast training on a GPU", slow=True, gpu=True),
+        ),
+    ),
+    Section(
+        "data",
+        "Real data in",
+        None,
+        (
+            Page("data/plot_pandas_penguins.py", "from a pandas table to a classifier"),
+            Page("data/plot_dataset_dataloader.py", "Dataset, DataLoader and transforms"),
         ),
     ),
     Section(
@@ -133,15 +143,6 @@ SECTIONS = (
             Page("scale/plot_resume_training.py", "resuming a run exactly"),
             Page("scale/plot_distributed_data_parallel.py", "DistributedDataParallel"),
             Page("scale/plot_fsdp.py", "sharding a model with FSDP"),
-        ),
-    ),
-    Section(
-        "data",
-        "Real data in",
-        None,
-        (
-            Page("data/plot_pandas_penguins.py", "from a pandas table to a classifier"),
-            Page("data/plot_dataset_dataloader.py", "Dataset, DataLoader and transforms"),
         ),
     ),
 )

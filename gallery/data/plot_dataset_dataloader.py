@@ -1,0 +1,340 @@
+r"""
+Dataset, DataLoader and transforms
+==================================
+
+The CNN page holds CIFAR-10 as one decoded ``uint8`` tensor. PyTorch's usual input
+pipeline works differently: a ``Dataset`` reads and decodes one image file when asked
+for it, a ``transforms.v2`` pipeline augments it, and a ``DataLoader`` shuffles, batches
+and spreads that work over worker processes. This page builds the pipeline over the
+CIFAR-10 JPEG files and measures it. You will learn:
+
+* how to write a ``Dataset`` that decodes lazily, and how it compares with
+  torchvision's ``ImageFolder``;
+* how to build an augmentation pipeline with ``transforms.v2``;
+* what the ``DataLoader`` options do, and how to make its batches reproducible;
+* how many images per second it delivers with 0, 1 and 2 workers, next to the
+  decode-once tensor cache, and when the loader is what holds training back.
+"""
+
+# %%
+# Setup
+# -----
+# The decode-once tensor cache is loaded first: its training images give the channel
+# statistics for normalization, and it is the baseline the loader is measured against.
+import os
+import shutil
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.ticker import NullFormatter, ScalarFormatter
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+from torchvision.datasets import ImageFolder
+from torchvision.transforms import v2
+
+from pytorch_examples.claims import check
+from pytorch_examples.data.cifar10 import (
+    CLASSES,
+    channel_stats,
+    load_cifar10,
+    normalize,
+    random_crop_flip,
+)
+from pytorch_examples.data.download import cache_dir, data_dir
+from pytorch_examples.plotting import plot_image_grid
+from pytorch_examples.reporting import format_table
+
+# sphinx_gallery_cited_numbers = {"3.14": "Python release that made forkserver the default"}
+
+SEED = 0
+BATCH_SIZE = 128
+PADDING = 4  # largest shift of the random crop, in pixels
+N_AUGMENTED = 7  # augmented copies of one image in the figure
+WORKER_COUNTS = (0, 1, 2)
+N_TIMED_BATCHES = 6  # batches per throughput measurement
+START_METHOD = "fork"  # how worker processes start; see "Workers" below
+LEARNING_RATE = 0.05
+TRAINING_THREADS = 1  # threads of the timed training step; see "How fast?"
+
+torch.manual_seed(SEED)
+started = time.perf_counter()
+cache = load_cifar10()
+print(f"tensor cache: {tuple(cache.train.images.shape)} {cache.train.images.dtype}, "
+      f"loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
+# Every fifth image, for a fifth of the cost: normalization needs only rough values.
+mean, std = channel_stats(cache.train.images[::5])
+
+
+def jpeg_folder() -> Path:
+    """The training images as files ``<root>/<class>/*.jpg``, written once if needed."""
+    root = data_dir() / "cifar10" / "train"
+    if root.is_dir():
+        return root
+    # Only torchvision's download (pickled arrays) is there: write JPEG files once.
+    root = cache_dir() / "cifar10-jpeg" / "train"
+    if not root.is_dir():
+        partial = root.with_name("train.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        for name in CLASSES:
+            (partial / name).mkdir(parents=True)
+        for index, (image, label) in enumerate(
+            zip(cache.train.images, cache.train.labels, strict=True)
+        ):
+            pixels = Image.fromarray(image.permute(1, 2, 0).numpy())
+            pixels.save(partial / CLASSES[label] / f"{index:05d}.jpg", quality=95)
+        partial.rename(root)  # a crash never leaves a folder that looks complete
+    return root
+
+
+# %%
+# A Dataset that decodes lazily
+# -----------------------------
+# A map-style ``Dataset`` needs two methods: ``__len__`` and ``__getitem__``, which
+# returns one example. The constructor only lists the files, so creating it is cheap
+# and memory holds paths, not pixels; each image is read and decoded when it is asked
+# for. A wrong path fails here, with a message that says what was expected.
+
+
+class JpegFolder(Dataset):
+    """Images in class folders, ``root/<class>/*.jpg``, decoded one at a time."""
+
+    def __init__(self, root, classes, transform=None):
+        root = Path(root)
+        missing = [name for name in classes if not (root / name).is_dir()]
+        if missing:
+            raise FileNotFoundError(
+                f"{root} has no folder for classes {missing}: expected one folder of "
+                f".jpg files per class in {list(classes)}"
+            )
+        self.files = [
+            (path, label)
+            for label, name in enumerate(classes)
+            for path in sorted((root / name).glob("*.jpg"))
+        ]
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, index):
+        path, label = self.files[index]
+        with Image.open(path) as file:
+            image = v2.functional.pil_to_tensor(file.convert("RGB"))  # uint8 (3, h, w)
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, label
+
+
+root = jpeg_folder()
+dataset = JpegFolder(root, CLASSES)
+image, label = dataset[0]
+print(f"{len(dataset)} files; item 0: {tuple(image.shape)} {image.dtype}, label {label}")
+
+# %%
+# torchvision's ``ImageFolder`` does the same job for any folder of this layout: it
+# finds the classes (folder names, sorted), lists the files, and opens each with
+# Pillow. ``v2.ToImage()`` turns the Pillow image into a ``uint8`` tensor.
+folder = ImageFolder(str(root), transform=v2.ToImage())
+folder_image, folder_label = folder[0]
+print(f"ImageFolder: {len(folder)} files, classes {folder.classes}")
+difference = (folder_image.int() - image.int()).abs().max().item()
+print(f"item 0: labels {folder_label} and {label}, largest pixel difference {difference}")
+check(
+    folder.classes == list(CLASSES)
+    and [path for path, _ in folder.samples] == [str(path) for path, _ in dataset.files],
+    "ImageFolder finds the same classes and files, in the same order",
+)
+
+# %%
+# Augmentation with transforms.v2
+# -------------------------------
+# The training transform pads each image by ``PADDING`` pixels and cuts a random
+# 32 x 32 window from it, flips it left to right half of the time, then converts it to
+# float and standardizes each channel with the training statistics. Each call draws
+# new random numbers, so the same photo comes out differently every epoch:
+augment = v2.Compose([v2.RandomCrop(32, padding=PADDING), v2.RandomHorizontalFlip()])
+to_input = v2.Compose([
+    v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean.tolist(), std.tolist()),
+])  # fmt: skip
+
+fig = plot_image_grid(
+    torch.stack([image] + [augment(image) for _ in range(N_AUGMENTED)]),
+    ["original"] + [f"augmented {k}" for k in range(1, N_AUGMENTED + 1)],
+)
+plt.show()
+
+# %%
+# The DataLoader
+# --------------
+# * ``batch_size`` examples are stacked into one tensor per batch;
+# * ``shuffle`` draws a new order every epoch, from ``generator``, seeded here so the
+#   order repeats;
+# * ``num_workers`` processes call ``__getitem__`` in parallel, each preparing whole
+#   batches ahead; with 0 the main process does it, between training steps;
+# * ``persistent_workers`` keeps the workers alive from one epoch to the next instead
+#   of starting them again;
+# * ``pin_memory`` puts batches in page-locked memory, from which copies to a GPU are
+#   faster, so it is on only when there is one.
+#
+# **Randomness.** In each worker, PyTorch seeds the global generators of torch, NumPy
+# and Python's ``random`` from one base number drawn from ``generator`` and the worker's
+# number (their sum for torch and ``random``, a hash of the two for NumPy). So the
+# seeded ``generator`` alone makes the batches repeat, augmentation included; the check
+# below compares the first batch of two loaders. What PyTorch cannot know about is state
+# the dataset holds itself, such as a ``numpy.random.Generator`` made in ``__init__``:
+# every worker gets an identical copy and would draw the same numbers. That is what
+# ``worker_init_fn`` is for: a function each worker runs first, which can re-seed such
+# state from ``torch.utils.data.get_worker_info().seed``. This page's transforms draw
+# only from torch's global generator, so it needs none. With 0 workers the transforms
+# run in this process, and there only ``torch.manual_seed`` makes them repeat.
+#
+# **Workers** start here with ``fork``: each is a copy of this process, so it already
+# holds ``JpegFolder``, although it is defined on this page, which sphinx-gallery runs
+# with ``exec`` and is no module another process could import. With ``spawn`` (the
+# default on macOS and Windows) or ``forkserver`` (the default on Linux from Python
+# 3.14) a worker is a fresh interpreter that imports the dataset's class by its
+# module: keep such classes in a module, not in a notebook.
+dataset.transform = v2.Compose([augment, to_input])  # from here on, every item
+
+
+def make_loader(num_workers: int) -> DataLoader:
+    """A shuffling, augmenting loader of the training files, seeded with ``SEED``."""
+    return DataLoader(
+        dataset,
+        batch_size=BATCH_SIZE,
+        shuffle=True,
+        num_workers=num_workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=num_workers > 0,
+        generator=torch.Generator().manual_seed(SEED),
+        multiprocessing_context=START_METHOD if num_workers > 0 else None,
+    )
+
+
+first, again = (next(iter(make_loader(2))) for _ in range(2))
+images, labels = first
+print(f"a batch: images {tuple(images.shape)} {images.dtype}, labels {labels.dtype}")
+check(
+    torch.equal(first[0], again[0]) and torch.equal(first[1], again[1]),
+    "two loaders with the same seed and 2 workers give the same first batch, augmented alike",
+)
+
+# %%
+# How fast?
+# ---------
+# Two questions: how many images per second each source delivers on its own, and how
+# many per second training gets when it is fed by it. The sources are the loader with
+# 0, 1 and 2 workers, and the tensor cache, whose batches are cut from the decoded
+# tensor and augmented and normalized as whole batches
+# (:func:`~pytorch_examples.data.cifar10.random_crop_flip`). The training step is that
+# of a small CNN. Each measurement times ``N_TIMED_BATCHES`` batches from a fresh
+# start, so the loader's times include starting its workers.
+#
+# The timed code runs with ``torch.set_num_threads(TRAINING_THREADS)``, one thread.
+# PyTorch would otherwise spread each training step over every core, and the workers
+# would always compete with it; with one thread, training leaves the other cores to
+# the workers.
+
+
+def cache_batches():
+    """Batches from the decoded tensor: the same crop, flip and normalization, per batch."""
+    generator = torch.Generator().manual_seed(SEED)
+    order = torch.randperm(len(cache.train.labels), generator=generator)
+    for index in order.split(BATCH_SIZE):
+        images = random_crop_flip(cache.train.images[index], PADDING, generator=generator)
+        yield normalize(images, mean, std), cache.train.labels[index]
+
+
+model = nn.Sequential(
+    nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+    nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, len(CLASSES)),
+)  # fmt: skip
+optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.9)
+
+
+def train_step(images: torch.Tensor, labels: torch.Tensor) -> None:
+    """One step of mini-batch SGD on the CNN."""
+    loss = F.cross_entropy(model(images), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def images_per_second(batches, step=None) -> float:
+    """Rate at which ``N_TIMED_BATCHES`` batches arrive (and go through ``step``)."""
+    started = time.perf_counter()
+    batches = iter(batches)
+    for _ in range(N_TIMED_BATCHES):
+        images, labels = next(batches)
+        if step is not None:
+            step(images, labels)
+    return N_TIMED_BATCHES * BATCH_SIZE / (time.perf_counter() - started)
+
+
+load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+print(f"this machine: {os.cpu_count()} CPU cores, load average {load:.1f} before timing")
+threads = torch.get_num_threads()
+torch.set_num_threads(TRAINING_THREADS)
+train_step(*next(cache_batches()))  # the first step pays one-time costs; not timed
+sources = {f"loader, num_workers={n}": (lambda n=n: make_loader(n)) for n in WORKER_COUNTS}
+sources["tensor cache"] = cache_batches
+alone, training = {}, {}
+for name, source in sources.items():
+    alone[name] = images_per_second(source())
+    training[name] = images_per_second(source(), train_step)
+torch.set_num_threads(threads)  # restore the default for the rest of the session
+consumed = training["tensor cache"]  # what training takes when data costs almost nothing
+print(format_table(
+    ["source", "images/s alone", "images/s with training", "keeps up with training"],
+    [[name, alone[name], training[name], "yes" if alone[name] >= consumed else "no"]
+     for name in sources],
+    digits=0,
+))  # fmt: skip
+check(
+    alone["tensor cache"] > max(alone[f"loader, num_workers={n}"] for n in WORKER_COUNTS),
+    "the tensor cache delivers more images per second than the loader with any worker count",
+)
+
+fig, ax = plt.subplots(figsize=(8, 3.5))
+positions = np.arange(len(sources))
+for offset, rates, label in ((-0.2, alone, "source alone"), (0.2, training, "feeding training")):
+    bars = ax.barh(positions + offset, list(rates.values()), height=0.4, label=label)
+    ax.bar_label(bars, fmt="%.0f", padding=2, fontsize=8)
+ax.axvline(consumed, color="0.3", ls="--", lw=1, label="training fed by the cache")
+ax.set_yticks(positions, list(sources))
+ax.invert_yaxis()
+ax.set(xlabel="images per second (log scale)", xscale="log")
+ax.set_xlim(right=3 * max(alone.values()))  # room for the numbers
+ax.xaxis.set_major_formatter(ScalarFormatter())
+ax.xaxis.set_minor_formatter(NullFormatter())
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+fig.tight_layout()
+plt.show()
+
+# %%
+# Reading the numbers
+# -------------------
+# The dashed line is what training consumed when fed by the tensor cache, the cheapest
+# source (on a busy machine, a short measurement like this one can rank the sources
+# differently from run to run). A source whose bar *alone* ends left of it cannot
+# deliver that many images: it is the bottleneck, and training waits for it. The table's last column
+# says which sources keep up on the machine that built this page; the load average
+# printed above says how busy that machine was. A source that keeps up can still slow
+# training when both need the same CPU cores, since every JPEG a worker decodes is CPU
+# time the training step does not get: compare the *feeding training* bars with the
+# dashed line. Workers help only as far as there are idle cores to run them on, and a
+# faster training step moves the dashed line to the right: a loader that keeps up with
+# this small CNN on a CPU may fall behind a model trained on a GPU.
+#
+# The tensor cache sidesteps the question: it decodes every image once, keeps the
+# result in memory, and augments whole batches with a few tensor operations. That
+# works when the data set fits in memory, as CIFAR-10's training images do; a data
+# set that does not is read from files, and then the number of workers is the setting
+# to tune.

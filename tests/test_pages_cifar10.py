@@ -1,0 +1,157 @@
+"""The CIFAR-10 pages: their augmentation, precision choice and network, and a tiny run.
+
+The data page runs as written (it trains nothing). The CNN page runs with a few hundred
+images, a narrow network and two short epochs; its ``check`` calls are recorded instead
+of enforced, since a tiny run proves nothing about the full run's claims.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import pytest
+import torch
+
+import pytorch_examples.claims
+from pages import GALLERY, run_page
+
+DATA_PAGE = GALLERY / "vision" / "plot_cifar10_data.py"
+CNN_PAGE = GALLERY / "vision" / "plot_cifar10_cnn.py"
+TINY = {
+    "SUBSET": 512,
+    "N_VALIDATION": 256,
+    "WIDTHS": (4, 8, 16),
+    "N_EPOCHS": 2,
+    "BATCH_SIZE": 64,
+    "N_TIMING_STEPS": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def data_page():
+    return run_page(DATA_PAGE)
+
+
+@pytest.fixture(scope="module")
+def cnn_page():
+    claims = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pytorch_examples.claims, "check", lambda holds, claim: claims.append(claim))
+        namespace = run_page(CNN_PAGE, **TINY)
+    namespace["recorded_claims"] = claims
+    return namespace
+
+
+@pytest.fixture(params=["data", "cnn"])
+def page(request, data_page, cnn_page):
+    return data_page if request.param == "data" else cnn_page
+
+
+def recover_crop_and_flip(
+    originals: torch.Tensor, augmented: torch.Tensor, padding: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Find the shift (dy, dx) and the flip that turn each original into its augmented copy.
+
+    Every candidate window of the zero-padded original is compared with the augmented
+    image and with its mirror image; exactly one candidate must match.
+    """
+    height, width = originals.shape[-2:]
+    padded = torch.nn.functional.pad(originals, (padding,) * 4)
+    matches = []  # (dy, dx, flipped, matched) for each candidate
+    for dy in range(2 * padding + 1):
+        for dx in range(2 * padding + 1):
+            window = padded[:, :, dy : dy + height, dx : dx + width]
+            for flipped in (False, True):
+                target = augmented.flip(3) if flipped else augmented
+                matches.append((dy, dx, flipped, (window == target).flatten(1).all(dim=1)))
+    hits = torch.stack([matched for *_, matched in matches], dim=1)
+    assert (hits.sum(dim=1) == 1).all(), "each augmented image is exactly one crop and flip"
+    which = hits.int().argmax(dim=1).tolist()
+    dy, dx, flipped = (torch.tensor([matches[k][i] for k in which]) for i in range(3))
+    return dy, dx, flipped
+
+
+def test_augment_keeps_the_shape_and_dtype(page):
+    images = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    out = page["augment"](images)
+    assert out.shape == images.shape and out.dtype == torch.uint8
+
+
+def test_augment_flips_half_and_shifts_uniformly(page):
+    """On distinct random images, count how often each shift and the flip occur."""
+    padding, n = page["CROP_PADDING"], 4000
+    torch.manual_seed(1)
+    images = torch.randint(1, 256, (n, 3, 8, 8), dtype=torch.uint8)  # no 0: padding shows
+    dy, dx, flipped = recover_crop_and_flip(images, page["augment"](images), padding)
+    # Binomial shares, within 4 standard deviations.
+    assert abs(flipped.float().mean().item() - 0.5) < 4 * math.sqrt(0.25 / n)
+    p = 1 / (2 * padding + 1)
+    for shift in (dy, dx):
+        shares = torch.bincount(shift, minlength=2 * padding + 1).float() / n
+        assert (shares - p).abs().max().item() < 4 * math.sqrt(p * (1 - p) / n)
+    unshifted = ((dy == padding) & (dx == padding)).float().mean().item()
+    assert abs(unshifted - p**2) < 4 * math.sqrt(p**2 / n)
+
+
+def test_the_split_keeps_validation_apart_from_training(page):
+    train, val = set(page["train_index"].tolist()), set(page["val_index"].tolist())
+    assert len(val) == page["N_VALIDATION"] and not train & val
+
+
+def test_the_data_page_standardizes_with_training_statistics(data_page):
+    batch = data_page["standardized"]
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert abs(batch.mean().item()) < 0.1 and abs(batch.std().item() - 1) < 0.1
+
+
+def test_the_precision_choice_falls_back_to_float32_when_bfloat16_is_slower(cnn_page):
+    choose = cnn_page["choose_precision"]
+    assert choose({"float32": 1500.0, "bfloat16": 150.0}) == "float32"
+    assert choose({"float32": 1500.0, "bfloat16": 1500.0}) == "float32"
+    assert choose({"float32": 1500.0, "bfloat16": 3000.0}) == "bfloat16"
+    assert cnn_page["precision"] == choose(cnn_page["speeds"])
+
+
+def test_the_network_scores_ten_classes(cnn_page):
+    model = cnn_page["SmallCNN"]((8, 16, 32))
+    images = torch.randn(5, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    assert model(images).shape == (5, 10)
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_the_tiny_run_trains_and_scores(cnn_page):
+    for run in (cnn_page["history"], cnn_page["plain_history"]):
+        assert all(len(values) == TINY["N_EPOCHS"] for values in run.values())
+        assert all(math.isfinite(value) for values in run.values() for value in values)
+    assert cnn_page["history"]["train_loss"][-1] < cnn_page["history"]["train_loss"][0]
+    assert len(cnn_page["train_labels"]) == TINY["SUBSET"]
+    assert 0 <= cnn_page["test_accuracy"] <= 1 and cnn_page["training_seconds"] > 0
+    assert len(cnn_page["predicted"]) == len(cnn_page["data"].test.labels)
+    assert int(cnn_page["matrix"].sum()) == len(cnn_page["data"].test.labels)
+    assert len(cnn_page["recorded_claims"]) >= 3
+
+
+def test_training_in_bfloat16_runs(cnn_page):
+    """The build machine may choose float32; the bfloat16 path must still work."""
+    namespace = cnn_page["train"].__globals__
+    chosen = namespace["precision"]
+    namespace["precision"] = "bfloat16"
+    try:
+        model, history, seconds = cnn_page["train"](augmented=True)
+    finally:
+        namespace["precision"] = chosen
+    assert all(math.isfinite(value) for value in history["train_loss"]) and seconds > 0
+    assert model.head.weight.dtype == torch.float32  # autocast leaves the weights float32
+
+
+def test_the_cnn_page_scores_the_test_set_once():
+    calls = [
+        node
+        for node in ast.walk(ast.parse(CNN_PAGE.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "evaluate"
+        and "data.test" in ast.unparse(node)
+    ]
+    assert len(calls) == 1
