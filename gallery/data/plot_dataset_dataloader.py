@@ -324,11 +324,11 @@ plt.show()
 # The dashed line is what training consumed when fed by the tensor cache, the cheapest
 # source (on a busy machine, a short measurement like this one can rank the sources
 # differently from run to run). A source whose bar *alone* ends left of it cannot
-# deliver that many images: it is the bottleneck, and training waits for it. The table's last column
-# says which sources keep up on the machine that built this page; the load average
-# printed above says how busy that machine was. A source that keeps up can still slow
-# training when both need the same CPU cores, since every JPEG a worker decodes is CPU
-# time the training step does not get: compare the *feeding training* bars with the
+# deliver that many images: it is the bottleneck, and training waits for it. The table's
+# last column says which sources keep up on the machine that built this page; the load
+# average printed above says how busy that machine was. A source that keeps up can still
+# slow training when both need the same CPU cores, since every JPEG a worker decodes is
+# CPU time the training step does not get: compare the *feeding training* bars with the
 # dashed line. Workers help only as far as there are idle cores to run them on, and a
 # faster training step moves the dashed line to the right: a loader that keeps up with
 # this small CNN on a CPU may fall behind a model trained on a GPU.
