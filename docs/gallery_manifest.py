@@ -26,8 +26,9 @@ class Page:
     title : str
         The page's name on the reading paths.
     slow : bool
-        It trains for a minute or more: the docs build runs it, the test suite and the
-        notebook check leave it out (``pytest -m slow`` runs it as a test).
+        It trains for a minute or more, or it reads the results that such pages record:
+        the docs build runs it, the test suite and the notebook check leave it out
+        (``pytest -m slow`` runs it as a test).
     gpu : bool
         It needs a CUDA GPU: it runs only when ``PYTORCH_EXAMPLES_GPU=1`` and CUDA is
         present, and is never run as a notebook.
@@ -112,6 +113,10 @@ SECTIONS = (
             Page("language/plot_bigram_counts.py", "bigram counts"),
             Page("language/plot_softmax_bigram.py", "the bigram model as a softmax layer"),
             Page("language/plot_mlp_language_model.py", "an MLP with embeddings", slow=True),
+            Page("language/plot_recurrent_network.py", "a recurrent network", slow=True),
+            Page("language/plot_self_attention.py", "self-attention, written out"),
+            Page("language/plot_transformer.py", "a small GPT", slow=True),
+            Page("language/plot_language_models_compared.py", "the models compared", slow=True),
         ),
     ),
     Section(

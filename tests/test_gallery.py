@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -15,12 +16,25 @@ import torch
 from pytorch_examples.device import gpu_examples_enabled
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "docs"))
-from gallery_manifest import GALLERY_DIR, GPU, PAGES, SLOW, ReadingOrder
+from gallery_manifest import GALLERY_DIR, GPU, PAGES, SECTIONS, SLOW, ReadingOrder
 
 GALLERY = GALLERY_DIR
 EXAMPLES = [page.path for page in PAGES]
 GPU_EXAMPLES = [p for p in EXAMPLES if p.stem in GPU]
 REGRESSION = GALLERY / "regression"
+
+# Pages that a page test (tests/test_pages_*.py) already executes in this process, most
+# with smaller settings. The docs build runs every page as written, and `nox -s
+# notebooks` runs each fast one again as a downloaded notebook in a fresh kernel; the
+# fresh-process run below takes the other pages, so that this suite executes every
+# fast page once and no page a third time.
+RUN_BY_PAGE_TESTS = frozenset({
+    "plot_autograd", "plot_logistic_regression", "plot_digits_mlp", "plot_overfitting",
+    "plot_bigram_counts", "plot_softmax_bigram", "plot_self_attention",
+    "plot_cifar10_data", "plot_pandas_penguins",
+    "plot_checkpoints", "plot_resume_training", "plot_distributed_data_parallel", "plot_fsdp",
+})  # fmt: skip
+FRESH_PROCESS = [p for p in EXAMPLES if p.stem not in RUN_BY_PAGE_TESTS]
 
 
 def run_script(script: Path, cwd: Path) -> subprocess.CompletedProcess:
@@ -44,6 +58,24 @@ def test_the_manifest_lists_every_gallery_page_once():
     assert len(listed) == len(EXAMPLES), "a page is listed twice"
 
 
+def test_the_pages_left_to_page_tests_are_run_by_them():
+    run = set()
+    for path in Path(__file__).parent.glob("test_pages_*.py"):
+        text = path.read_text()
+        # NAME = GALLERY / "section" / "plot_page.py", then run_page(NAME or run_tiny(NAME
+        for name, stem in re.findall(r'^(\w+) = GALLERY / "\w+" / "(plot_\w+)\.py"', text, re.M):
+            if re.search(rf"\b(run_page|run_tiny)\(\s*{name}\b", text):
+                run.add(stem)
+    assert RUN_BY_PAGE_TESTS - run == set(), "take these out of RUN_BY_PAGE_TESTS"
+    assert {p.stem for p in EXAMPLES} - SLOW >= RUN_BY_PAGE_TESTS
+
+
+def test_the_home_page_shows_every_section():
+    home = (GALLERY.parent / "docs" / "index.md").read_text()
+    missing = [s.directory for s in SECTIONS if f"../gallery/{s.directory}/plot_*.py" not in home]
+    assert not missing, f"docs/index.md's minigallery leaves out {missing}"
+
+
 def test_the_reading_order_rejects_a_page_missing_from_the_manifest():
     order = ReadingOrder(str(GALLERY))
     assert order("plot_autograd.py") < order("plot_cifar10_cnn.py")
@@ -53,7 +85,7 @@ def test_the_reading_order_rejects_a_page_missing_from_the_manifest():
 
 @pytest.mark.parametrize(
     "script",
-    [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p for p in EXAMPLES],
+    [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p for p in FRESH_PROCESS],
     ids=lambda p: str(p.relative_to(GALLERY)),
 )
 def test_example_runs_in_a_fresh_process(script, tmp_path):

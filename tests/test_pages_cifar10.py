@@ -121,15 +121,23 @@ def test_the_network_scores_ten_classes(cnn_page):
 
 
 def test_the_tiny_run_trains_and_scores(cnn_page):
-    for run in (cnn_page["history"], cnn_page["plain_history"]):
+    runs = cnn_page["runs"]
+    assert set(runs) == {"augmented", "plain"}
+    for _, run, seconds in runs.values():
         assert all(len(values) == TINY["N_EPOCHS"] for values in run.values())
         assert all(math.isfinite(value) for values in run.values() for value in values)
-    assert cnn_page["history"]["train_loss"][-1] < cnn_page["history"]["train_loss"][0]
+        assert run["train_loss"][-1] < run["train_loss"][0] and seconds > 0
+    # The kept network is the one that ends higher on validation.
+    final = {name: run["val_accuracy"][-1] for name, (_, run, _) in runs.items()}
+    assert final[cnn_page["kept"]] == max(final.values())
+    assert cnn_page["model"] is runs[cnn_page["kept"]][0]
     assert len(cnn_page["train_labels"]) == TINY["SUBSET"]
     assert 0 <= cnn_page["test_accuracy"] <= 1 and cnn_page["training_seconds"] > 0
     assert len(cnn_page["predicted"]) == len(cnn_page["data"].test.labels)
     assert int(cnn_page["matrix"].sum()) == len(cnn_page["data"].test.labels)
-    assert len(cnn_page["recorded_claims"]) >= 3
+    claims = cnn_page["recorded_claims"]
+    assert any("without augmentation" in c for c in claims)
+    assert any("bfloat16 changes the validation accuracy" in c for c in claims)
 
 
 def test_training_in_bfloat16_runs(cnn_page):

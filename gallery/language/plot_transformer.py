@@ -1,0 +1,426 @@
+r"""
+A small GPT trained on names
+============================
+
+:doc:`plot_self_attention` wrote out self-attention for one name. This page builds a
+small decoder-only transformer from it, like GPT, and trains it on the names of the
+previous pages. You will learn:
+
+* how a mask lets several names share one row of a batch, with no padding between
+  them;
+* why a transformer needs position embeddings, and how pre-norm residual blocks
+  stack attention and an MLP;
+* how dropout, AdamW and a one-cycle schedule train it;
+* what its heads attend to, read with a forward hook, and how a temperature changes
+  the names it samples.
+"""
+
+# %%
+# Setup
+# -----
+# As on :doc:`plot_recurrent_network`, each name is the input ``.name`` with the target
+# ``name.``: the model predicts every character and the end of the name, each from the
+# characters before it. The score is the mean negative log-likelihood per predicted
+# character, end of name included, over all the validation names: the metric of the
+# MLP page, on the same split.
+import math
+import time
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from pytorch_examples.claims import check
+from pytorch_examples.data.names import CharVocabulary, context_pairs, load_names, split_names
+from pytorch_examples.evaluation import eval_mode
+from pytorch_examples.language import uniform_loss
+from pytorch_examples.results import record_result
+
+SEED = 42
+BLOCK_SIZE = 16  # positions of one name the model reads: "." and up to 15 letters
+ROW_LENGTH = 32  # positions of a row of a batch, which holds several names
+WIDTH = 96  # numbers per position
+N_HEADS = 6
+N_LAYERS = 3
+DROPOUT = 0.1
+ROWS_PER_BATCH = 16
+N_STEPS = 4000
+MAX_LEARNING_RATE = 5e-3
+WEIGHT_DECAY = 0.1
+CLIP_NORM = 1.0
+EVAL_EVERY = 800
+NAME = "isabella"  # the name whose attention is drawn
+TEMPERATURES = (0.5, 1.0, 1.5)
+N_SAMPLES = 12  # names shown per temperature
+N_COUNTED = 500  # names drawn per temperature to count copies of training names
+IGNORE = -100  # the target of a padded position: cross_entropy leaves it out
+
+torch.manual_seed(SEED)
+vocab = CharVocabulary()
+BOUNDARY = vocab.encode(".")[0]
+splits = split_names(load_names(), seed=SEED)
+
+# %%
+# Names side by side
+# ------------------
+# The recurrent network's page padded every name of a batch to the longest one, and spent
+# computation on padded positions that the loss then ignored. Here, each row of
+# ``ROW_LENGTH`` positions holds as many whole names as fit, one after another, and
+# only the end of the row is padded. Each position also carries its place within its
+# own name (the position the model sees) and the index of its name, so that attention
+# can keep the names apart. The training names are shuffled and packed again every
+# epoch.
+
+
+def pack_names(names, order):
+    """Pack ``names`` (in ``order``) into rows: tokens, targets, positions, name ids."""
+    rows, row = [], ([], [], [], [])
+    for index in order:
+        letters = vocab.encode(names[index])
+        piece = ([BOUNDARY, *letters], [*letters, BOUNDARY], range(len(letters) + 1))
+        if len(row[0]) + len(piece[0]) > ROW_LENGTH:
+            rows.append(row)
+            row = ([], [], [], [])
+        for part, values in zip(row, (*piece, [index] * len(piece[0])), strict=True):
+            part.extend(values)
+    rows.append(row)
+    fill = (BOUNDARY, IGNORE, 0, -1)  # padding: an ignored target and no name (-1)
+    return tuple(
+        torch.tensor([r[i] + [fill[i]] * (ROW_LENGTH - len(r[i])) for r in rows]) for i in range(4)
+    )
+
+
+val_rows = pack_names(splits.val, range(len(splits.val)))
+test_rows = pack_names(splits.test, range(len(splits.test)))
+tokens, targets, positions, name_ids = (part[0] for part in val_rows)
+print(f"{len(splits.val)} validation names in {len(val_rows[0])} rows of {ROW_LENGTH}")
+print(f"tokens    {vocab.decode(tokens)!r}\ntargets   {vocab.decode(targets.clamp(min=0))!r}")
+print(f"positions {positions.tolist()}\nname ids  {name_ids.tolist()}")
+n_val_predicted = int((val_rows[1] != IGNORE).sum())
+names_per_batch = round(len(splits.val) / len(val_rows[0]) * ROWS_PER_BATCH)
+lengths = torch.tensor([len(name) + 1 for name in splits.train])
+padded = lengths[torch.randint(len(lengths), (1000, names_per_batch))]
+padded_share = 1 - padded.sum() / (padded.amax(dim=1).sum() * names_per_batch)
+packed_share = (val_rows[1] == IGNORE).float().mean()
+print(
+    f"padded positions: {padded_share:.0%} in random batches of {names_per_batch} names "
+    f"padded to the longest, {packed_share:.0%} in packed rows"
+)
+check(
+    packed_share < padded_share / 2,
+    "packed rows pad less than half as large a share of positions as padded batches",
+)
+check(
+    n_val_predicted == len(context_pairs(splits.val, vocab, 1)[1]),
+    f"the validation rows hold {n_val_predicted} predicted characters, as many as the "
+    "MLP page's validation pairs",
+)
+
+# %%
+# Attention that keeps names apart
+# --------------------------------
+# The attention of :doc:`plot_self_attention` is used as it is, with one change to
+# its mask: position :math:`i` may attend to position :math:`j` only if :math:`j`
+# comes no later *and* belongs to the same name, so that no name sees its neighbours
+# in the row. The multi-head module hands the masked, scaled dot products to
+# :func:`~torch.nn.functional.scaled_dot_product_attention`, which that page checked
+# against the written-out version; it computes the same mixture in one call, without
+# keeping the weights.
+
+
+def allowed(name_ids):
+    """Position i may attend to j if j <= i and both belong to the same name."""
+    length = name_ids.shape[-1]
+    causal = torch.ones(length, length, dtype=torch.bool).tril()
+    same_name = name_ids[:, :, None] == name_ids[:, None, :]
+    return (causal & same_name)[:, None]  # (batch, 1, length, length): the same for all heads
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, width, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(width, 3 * width)  # queries, keys and values in one matmul
+        self.mix = nn.Linear(width, width)
+
+    def forward(self, x, mask):
+        batch, length, width = x.shape
+        # (batch, length, 3 * width) -> 3 x (batch, heads, length, width / heads)
+        qkv = self.qkv(x).view(batch, length, 3, self.n_heads, width // self.n_heads)
+        queries, keys, values = qkv.permute(2, 0, 3, 1, 4)
+        heads = F.scaled_dot_product_attention(queries, keys, values, attn_mask=mask)
+        return self.mix(heads.transpose(1, 2).reshape(batch, length, width))
+
+
+print("may attend, for the first row's first positions (1 = yes):")
+print(allowed(name_ids[None])[0, 0, :10, :10].int())
+
+
+# %%
+# The model
+# ---------
+# Attention does not know where a character stands: the weight a position gets
+# depends on what it holds, not on how far back it is, and the mask only says which
+# positions came before. The model learns where each character stands from a
+# *position embedding*, added to the character's own embedding. Each block adds the
+# output of attention to its input, then the output of an MLP: *residual*
+# connections, which give the gradient a direct path through every layer. Layer
+# normalization comes before each of the two (*pre-norm*, as in GPT-2), so the
+# residual path itself is never rescaled. In training, dropout zeroes a random share
+# ``DROPOUT`` of each branch's output, so that no unit can count on another.
+
+
+class Block(nn.Module):
+    def __init__(self, width, n_heads, dropout):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width)
+        self.attention = CausalSelfAttention(width, n_heads)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(
+            nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, mask):
+        x = x + self.dropout(self.attention(self.norm1(x), mask))
+        return x + self.dropout(self.mlp(self.norm2(x)))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab_size, block_size, width, n_layers, n_heads, dropout):
+        super().__init__()
+        if width % n_heads:
+            raise ValueError(f"width {width} must be a multiple of n_heads {n_heads}")
+        self.block_size = block_size
+        self.token_embedding = nn.Embedding(vocab_size, width)
+        self.position_embedding = nn.Embedding(block_size, width)
+        self.blocks = nn.ModuleList(Block(width, n_heads, dropout) for _ in range(n_layers))
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab_size)
+
+    def forward(self, tokens, positions=None, name_ids=None):
+        """Next-character logits at every position, (batch, length, vocab_size).
+
+        Without ``positions`` and ``name_ids``, each row is one name from its start.
+        """
+        if positions is None:
+            positions = torch.arange(tokens.shape[1]).expand_as(tokens)
+            name_ids = torch.zeros_like(tokens)
+        if positions.max() >= self.block_size:
+            raise ValueError(f"the model reads at most {self.block_size} positions of a name")
+        x = self.token_embedding(tokens) + self.position_embedding(positions)
+        mask = allowed(name_ids)
+        for block in self.blocks:
+            x = block(x, mask)
+        return self.head(self.norm(x))
+
+
+@torch.no_grad()
+def mean_loss(model, rows, batch_size=512):
+    """Negative log-likelihood per predicted character, padding left out."""
+    total = 0.0
+    with eval_mode(model):
+        for start in range(0, len(rows[0]), batch_size):
+            tokens, targets, positions, name_ids = (r[start : start + batch_size] for r in rows)
+            logits = model(tokens, positions, name_ids)
+            total += F.cross_entropy(
+                logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE, reduction="sum"
+            ).item()
+    return total / (rows[1] != IGNORE).sum().item()
+
+
+model = GPT(len(vocab), BLOCK_SIZE, WIDTH, N_LAYERS, N_HEADS, DROPOUT)
+n_parameters = sum(p.numel() for p in model.parameters())
+print(f"parameters: {n_parameters:,}")
+print(
+    f"loss before training {mean_loss(model, val_rows):.3f}, "
+    f"uniform ln 27 = {uniform_loss(len(vocab)):.3f}"
+)
+
+# %%
+# The mask makes the model causal and keeps names apart: changing the last letter of
+# a name changes no logit at an earlier position, and changing a name changes none of
+# the logits of the other names in its row.
+with torch.no_grad(), eval_mode(model):
+    emma, emmy = (model(torch.tensor([vocab.encode(name)]))[0] for name in (".emma", ".emmy"))
+    shift = (emma - emmy).abs().amax(dim=1)
+    tokens, _, positions, name_ids = (part[:1] for part in val_rows)  # the first row
+    first_name = name_ids == name_ids[0, 0]
+    others = ~first_name & (name_ids >= 0)
+    changed = tokens.masked_fill(first_name & (positions > 0), vocab.encode("z")[0])
+    unchanged = torch.equal(
+        model(tokens, positions, name_ids)[others], model(changed, positions, name_ids)[others]
+    )
+print(f"largest logit change at each position of '.emma': {[round(x, 4) for x in shift.tolist()]}")
+check((shift[:-1] == 0).all() and shift[-1] > 0, "only the last position's logits change")
+check(unchanged, "changing a name leaves the logits of the other names in its row as they were")
+
+# %%
+# Training
+# --------
+# Each step takes the next ``ROWS_PER_BATCH`` rows of the packed training names.
+# AdamW decays the weight matrices of the linear layers toward zero, but not the
+# embeddings, biases and layer norms. The one-cycle schedule warms the learning rate
+# up, then anneals it, and gradients are clipped to a norm of ``CLIP_NORM``. Only the
+# steps count toward the training time; the training loss of the curves is measured
+# on as many training rows as there are validation rows.
+decayed = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+not_decayed = [p for p in model.parameters() if all(p is not w for w in decayed)]
+optimizer = torch.optim.AdamW(
+    [
+        {"params": decayed, "weight_decay": WEIGHT_DECAY},
+        {"params": not_decayed, "weight_decay": 0.0},
+    ],
+    lr=MAX_LEARNING_RATE,
+    betas=(0.9, 0.99),
+    fused=True,  # one kernel updates all parameters: many small tensors here
+)
+scheduler = torch.optim.lr_scheduler.OneCycleLR(
+    optimizer, max_lr=MAX_LEARNING_RATE, total_steps=N_STEPS, pct_start=0.1
+)
+generator = torch.Generator().manual_seed(SEED)
+train_rows, next_row = None, 0
+eval_steps, train_curve, val_curve = [], [], []
+training_seconds = 0.0
+for step in range(1, N_STEPS + 1):
+    started = time.perf_counter()
+    if train_rows is None or next_row + ROWS_PER_BATCH > len(train_rows[0]):
+        # A new epoch: shuffle the names and pack them again.
+        order = torch.randperm(len(splits.train), generator=generator).tolist()
+        train_rows, next_row = pack_names(splits.train, order), 0
+    batch = slice(next_row, next_row + ROWS_PER_BATCH)
+    tokens, targets, positions, name_ids = (part[batch] for part in train_rows)
+    next_row += ROWS_PER_BATCH
+    model.train()
+    logits = model(tokens, positions, name_ids)
+    loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
+    optimizer.step()
+    scheduler.step()
+    training_seconds += time.perf_counter() - started
+
+    if step % EVAL_EVERY == 0:
+        eval_steps.append(step)
+        train_curve.append(mean_loss(model, [part[: len(val_rows[0])] for part in train_rows]))
+        val_curve.append(mean_loss(model, val_rows))
+        print(
+            f"step {step:5d}  train {train_curve[-1]:.4f}  val {val_curve[-1]:.4f}  "
+            f"({training_seconds:.1f} s)"
+        )
+
+fig, ax = plt.subplots(figsize=(6, 3.8))
+ax.plot(eval_steps, train_curve, marker="o", label="training names")
+ax.plot(eval_steps, val_curve, marker="o", label="validation names")
+ax.set(xlabel="step", ylabel="loss (nats per character)", title="loss in eval mode")
+ax.grid(True, alpha=0.3)
+ax.legend()
+fig.tight_layout()
+plt.show()
+
+# %%
+# What the heads attend to
+# ------------------------
+# ``scaled_dot_product_attention`` returns the mixture, not the weights. To see them,
+# a *forward hook* on the last layer's ``qkv`` map keeps its output while the model
+# reads one name, and the weights are computed from those queries and keys as on
+# :doc:`plot_self_attention`. Each row of a panel is one position of the name,
+# reading the characters up to it (the columns); each row sums to 1.
+captured = []
+hook = model.blocks[-1].attention.qkv.register_forward_hook(
+    lambda module, inputs, output: captured.append(output)
+)
+with torch.no_grad(), eval_mode(model):
+    model(torch.tensor([vocab.encode("." + NAME)]))
+hook.remove()
+length, head_width = len(NAME) + 1, WIDTH // N_HEADS
+queries, keys, _ = captured[0][0].view(length, 3, N_HEADS, head_width).permute(1, 2, 0, 3)
+scores = queries @ keys.transpose(1, 2) / math.sqrt(head_width)
+causal = torch.ones(length, length, dtype=torch.bool).tril()
+weights = scores.masked_fill(~causal, float("-inf")).softmax(dim=-1)
+labels = list("." + NAME)
+n_rows = math.ceil(N_HEADS / 3)
+fig, axes = plt.subplots(n_rows, 3, figsize=(9, 3 * n_rows), squeeze=False)
+for head, ax in enumerate(axes.flat):
+    if head >= N_HEADS:
+        ax.axis("off")
+        continue
+    ax.imshow(weights[head].numpy(), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_title(f"head {head + 1}")
+for ax in axes[:, 0]:
+    ax.set_ylabel("predicting after")
+fig.suptitle(f"last layer's attention weights for {NAME!r}")
+fig.tight_layout()
+plt.show()
+
+# %%
+# Sampling with a temperature
+# ---------------------------
+# A name grows one character at a time, each drawn from the model's prediction after
+# the characters so far, until the model draws the boundary symbol or the name fills
+# the model's positions. Dividing the logits by a temperature before the softmax
+# sharpens the distribution below 1 and flattens it above 1. A sharper distribution
+# repeats more of what the model saw, which the share of samples that are training
+# names shows.
+
+
+@torch.no_grad()
+def sample(model, n_names, *, temperature=1.0, prefix="", generator):
+    """Draw names that begin with ``prefix``, at the given temperature."""
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise ValueError(f"temperature must be a positive number, got {temperature}")
+    if "." in prefix:
+        raise ValueError(f"prefix must be letters a-z, got {prefix!r}")
+    start = [BOUNDARY, *vocab.encode(prefix)]  # an unknown character raises ValueError
+    if len(start) > model.block_size:
+        raise ValueError(
+            f"prefix {prefix!r} is longer than the {model.block_size - 1} letters the model reads"
+        )
+    tokens = torch.tensor([start] * n_names)
+    finished = torch.zeros(n_names, dtype=torch.bool)
+    with eval_mode(model):
+        while tokens.shape[1] < model.block_size and not finished.all():
+            probabilities = F.softmax(model(tokens)[:, -1] / temperature, dim=-1)
+            drawn = torch.multinomial(probabilities, 1, generator=generator)
+            drawn[finished] = BOUNDARY
+            finished |= drawn[:, 0] == BOUNDARY
+            tokens = torch.cat([tokens, drawn], dim=1)
+    return [vocab.decode(row[1:]).split(".")[0] for row in tokens]
+
+
+generator = torch.Generator().manual_seed(SEED)
+known = set(splits.train)
+copied = []
+for temperature in TEMPERATURES:
+    names = sample(model, N_COUNTED, temperature=temperature, generator=generator)
+    copied.append(sum(name in known for name in names) / N_COUNTED)
+    print(f"temperature {temperature}: {copied[-1]:.0%} of {N_COUNTED} are training names")
+    print(f"    {', '.join(names[:N_SAMPLES])}")
+print(f"starting with 'zo': {', '.join(sample(model, 6, prefix='zo', generator=generator))}")
+check(
+    copied[0] > copied[1] > copied[2],
+    "the lower the temperature, the more samples are training names",
+)
+
+# %%
+# Final scores
+# ------------
+# The validation loss chose the sizes, the learning rate and the number of steps; the
+# test names played no part, and are scored once, here.
+val_loss = mean_loss(model, val_rows)
+test_loss = mean_loss(model, test_rows)
+print(f"parameters: {n_parameters:,}")
+print(f"training time: {training_seconds:.1f} s for {N_STEPS} steps")
+print(f"validation loss: {val_loss:.3f}")
+print(f"test loss: {test_loss:.3f}")
+record_result(
+    "plot_transformer",
+    val_loss=val_loss,
+    test_loss=test_loss,
+    parameters=n_parameters,
+    training_seconds=training_seconds,
+)
