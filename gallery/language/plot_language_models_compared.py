@@ -2,8 +2,8 @@ r"""
 Language models compared
 ========================
 
-Every page of this section trained a model of the same names, on the same split, and
-scored it with the same metric: the mean negative log-likelihood per predicted
+Each of the five pages compared here trained a model of the same names, on the same
+split, and scored it with the same metric: the mean negative log-likelihood per predicted
 character, end of name included. This page puts their results side by side. Nothing
 here is typed in: each page recorded what it measured when the site was built, and
 this page reads the records back. You will learn:
@@ -61,8 +61,8 @@ print(f"lowest validation loss: {labels[val.index(min(val))]}")
 # Both bigram models read one character and learn the same table, one by counting,
 # one by gradient descent, so their losses are close. Every model that reads more
 # than one character beats both of them, and the two models that read the whole name
-# so far, the GRU and the transformer, beat the MLP, which reads the last eight
-# characters.
+# so far, the GRU and the transformer, beat the MLP, which reads a fixed window of the
+# last few characters.
 print(f"bigram models' validation losses differ by {abs(val[0] - val[1]):.4f}")
 check(
     abs(val[0] - val[1]) < 0.01,
@@ -90,13 +90,13 @@ ax_loss.bar([p - 0.2 for p in positions], val, width=0.4, label="validation")
 ax_loss.bar([p + 0.2 for p in positions], test, width=0.4, label="test")
 ax_loss.set_xticks(list(positions), labels, rotation=20)
 ax_loss.set_ylim(min(val + test) - 0.1, max(val + test) + 0.05)
-ax_loss.set(ylabel="loss (nats per character)", title="loss on unseen names")
+ax_loss.set(ylabel="loss (nats per character)", title="loss on unseen names (axis not from 0)")
 ax_loss.legend()
 ax_loss.grid(True, axis="y", alpha=0.3)
 ax_time.scatter(seconds, val)
 for label, x, y in zip(labels, seconds, val, strict=True):
     ax_time.annotate(label, (x, y), textcoords="offset points", xytext=(5, 5))
-ax_time.set(xlabel="training time (s)", ylabel="validation loss")
+ax_time.set(xlabel="training time (s, log scale)", ylabel="validation loss", xscale="log")
 ax_time.set_title("loss against training time")
 ax_time.grid(True, alpha=0.3)
 fig.tight_layout()

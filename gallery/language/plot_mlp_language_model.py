@@ -16,8 +16,6 @@ Probabilistic Language Model". You will learn:
 * why the test set is scored exactly once, at the end.
 """
 
-# sphinx_gallery_cited_numbers = {"2003": "the year Bengio et al. published the design"}
-
 # %%
 # Setup
 # -----
@@ -38,6 +36,8 @@ from pytorch_examples.evaluation import evaluate
 from pytorch_examples.language import bigram_counts, sample_names
 from pytorch_examples.plotting import plot_embedding_2d
 from pytorch_examples.results import record_result
+
+# sphinx_gallery_cited_numbers = {"2003": "the year Bengio et al. published the design"}
 
 SEED = 42
 CONTEXT_LENGTH = 8

@@ -6,7 +6,7 @@ The recurrent network carries what it has read in one state vector, updated one
 character at a time. *Self-attention*, the mechanism of the transformer (Vaswani et
 al., 2017), lets each position look back at every earlier position directly and take,
 with weights it computes, a mixture of what they hold. This page writes it out with a
-few tensor operations on one name, and checks every step against PyTorch. You will
+few tensor operations on one name, and checks the result against PyTorch. You will
 learn:
 
 * what queries, keys and values are, and how their dot products become attention
@@ -20,8 +20,6 @@ learn:
 The weights here are random: the point is the mechanics. The next page,
 :doc:`plot_transformer`, builds a small GPT from these pieces and trains it.
 """
-
-# sphinx_gallery_cited_numbers = {"2017": "year of the cited paper"}
 
 # %%
 # One name as vectors
@@ -38,6 +36,8 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.data.names import CharVocabulary
+
+# sphinx_gallery_cited_numbers = {"2017": "year of the cited paper"}
 
 SEED = 0
 NAME = "isabella"
@@ -113,7 +113,12 @@ causal = torch.ones(length, length, dtype=torch.bool).tril()  # True: may attend
 weights = scores.masked_fill(~causal, float("-inf")).softmax(dim=-1)
 output = weights @ v
 print(f"row sums {weights.sum(dim=1).round(decimals=6).tolist()}")
-difference = (output - F.scaled_dot_product_attention(q, k, v, is_causal=True)).abs().max()
+# PyTorch's fused function takes the mask as is_causal=True, or as a boolean attn_mask
+# that marks with True the pairs that *may* attend, as ``causal`` does.
+difference = max(
+    (output - F.scaled_dot_product_attention(q, k, v, is_causal=True)).abs().max(),
+    (output - F.scaled_dot_product_attention(q, k, v, attn_mask=causal)).abs().max(),
+)
 print(f"largest difference from scaled_dot_product_attention: {difference:.1e}")
 check(
     (weights.triu(diagonal=1) == 0).all() and torch.allclose(weights.sum(dim=1), torch.ones(1)),
@@ -176,14 +181,14 @@ check(
 # The weights of the four heads for the name: row :math:`i` is the position that
 # attends, the columns the positions it sees. Everything above the diagonal is 0, and
 # the first position can only attend to itself. With random weights the heads spread
-# their attention without a purpose; trained, they learn where to look, as the next
-# page shows.
-fig, axes = plt.subplots(1, N_HEADS, figsize=(3 * N_HEADS, 3.2))
+# their attention without a purpose; the next page trains them and measures where
+# they look.
+fig, axes = plt.subplots(1, N_HEADS, figsize=(3 * N_HEADS, 3.8))
 for head, ax in enumerate(axes):
     ax.imshow(our_weights[head].numpy(), cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(length), labels)
     ax.set_yticks(range(length), labels)
-    ax.set_title(f"head {head + 1}")
+    ax.set(title=f"head {head + 1}", xlabel="attended position")
 axes[0].set_ylabel("attending position")
 fig.suptitle("attention weights of a random layer")
 fig.tight_layout()

@@ -123,10 +123,10 @@ check(
 # The attention of :doc:`plot_self_attention` is used as it is, with one change to
 # its mask: position :math:`i` may attend to position :math:`j` only if :math:`j`
 # comes no later *and* belongs to the same name, so that no name sees its neighbours
-# in the row. The multi-head module hands the masked, scaled dot products to
-# :func:`~torch.nn.functional.scaled_dot_product_attention`, which that page checked
-# against the written-out version; it computes the same mixture in one call, without
-# keeping the weights.
+# in the row. The multi-head module hands the queries, keys, values and this mask to
+# :func:`~torch.nn.functional.scaled_dot_product_attention`, which scales, masks and
+# mixes as the written-out version did (that page checked the two equal); it does so
+# in one call, without keeping the weights.
 
 
 def allowed(name_ids):
@@ -325,21 +325,32 @@ plt.show()
 # ------------------------
 # ``scaled_dot_product_attention`` returns the mixture, not the weights. To see them,
 # a *forward hook* on the last layer's ``qkv`` map keeps its output while the model
-# reads one name, and the weights are computed from those queries and keys as on
-# :doc:`plot_self_attention`. Each row of a panel is one position of the name,
-# reading the characters up to it (the columns); each row sums to 1.
-captured = []
-hook = model.blocks[-1].attention.qkv.register_forward_hook(
-    lambda module, inputs, output: captured.append(output)
-)
-with torch.no_grad(), eval_mode(model):
-    model(torch.tensor([vocab.encode("." + NAME)]))
-hook.remove()
-length, head_width = len(NAME) + 1, WIDTH // N_HEADS
-queries, keys, _ = captured[0][0].view(length, 3, N_HEADS, head_width).permute(1, 2, 0, 3)
-scores = queries @ keys.transpose(1, 2) / math.sqrt(head_width)
-causal = torch.ones(length, length, dtype=torch.bool).tril()
-weights = scores.masked_fill(~causal, float("-inf")).softmax(dim=-1)
+# reads, and the weights are computed from those queries and keys as on
+# :doc:`plot_self_attention`, with this page's mask. In the figure, each row of a panel
+# is one position of the name, reading the characters up to it (the columns); each
+# row sums to 1.
+
+
+def last_layer_weights(tokens, positions, name_ids):
+    """The last layer's attention weights, (rows, heads, length, length)."""
+    captured = []
+    hook = model.blocks[-1].attention.qkv.register_forward_hook(
+        lambda module, inputs, output: captured.append(output)
+    )
+    with torch.no_grad(), eval_mode(model):
+        model(tokens, positions, name_ids)
+    hook.remove()
+    rows, length = tokens.shape
+    head_width = WIDTH // N_HEADS
+    qkv = captured[0].view(rows, length, 3, N_HEADS, head_width)
+    queries, keys, _ = qkv.permute(2, 0, 3, 1, 4)
+    scores = queries @ keys.transpose(-2, -1) / math.sqrt(head_width)
+    return scores.masked_fill(~allowed(name_ids), float("-inf")).softmax(dim=-1)
+
+
+one_name = torch.tensor([vocab.encode("." + NAME)])
+positions = torch.arange(one_name.shape[1])[None]
+weights = last_layer_weights(one_name, positions, torch.zeros_like(one_name))[0]
 labels = list("." + NAME)
 n_rows = math.ceil(N_HEADS / 3)
 fig, axes = plt.subplots(n_rows, 3, figsize=(9, 3 * n_rows), squeeze=False)
@@ -356,6 +367,36 @@ for ax in axes[:, 0]:
 fig.suptitle(f"last layer's attention weights for {NAME!r}")
 fig.tight_layout()
 plt.show()
+
+# %%
+# One name is one example. Over all the validation names, the mean weight each head
+# gives to the character just before a position, and to the boundary symbol that
+# starts its name, counting the positions that have a character of their name before
+# them. Attention spread evenly would give each of the :math:`p + 1` positions that
+# position :math:`p` sees the weight :math:`1 / (p + 1)`; its mean is the first line.
+tokens, _, positions, name_ids = val_rows
+weights = last_layer_weights(tokens, positions, name_ids).transpose(0, 1)  # heads first
+inside = (positions > 0) & (name_ids >= 0)
+on_previous = weights.diagonal(offset=-1, dim1=-2, dim2=-1)[:, inside[:, 1:]].mean(dim=1)
+starts = torch.arange(ROW_LENGTH) - positions  # where each position's name begins
+starts = starts[None, :, :, None].expand(N_HEADS, -1, -1, 1)
+on_boundary = weights.gather(-1, starts).squeeze(-1)[:, inside].mean(dim=1)
+even = (1 / (positions[inside] + 1)).mean()
+print(f"even attention: {even:.2f} to each position seen")
+for head in range(N_HEADS):
+    print(f"head {head + 1}: previous character {on_previous[head]:.2f}, "
+          f"boundary {on_boundary[head]:.2f}")  # fmt: skip
+
+# %%
+# Trained, every head gives the character just before a position more weight than
+# even attention would: the lookup that the bigram models of this section make with a
+# table of pairs. No head does only that, though: each gives less than half its weight
+# to the previous character, and spends the rest on the boundary symbol and the other
+# characters of the name.
+check(
+    (on_previous > even).all() and (on_previous < 0.5).all(),
+    "every head gives the previous character more than the even share, and less than half",
+)
 
 # %%
 # Sampling with a temperature

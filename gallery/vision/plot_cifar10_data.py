@@ -121,7 +121,7 @@ print(f"a standardized batch: {standardized.dtype}, mean {standardized.mean():.3
 # indexing with tensors that broadcast to the batch's shape gathers every window at
 # once. A random half of the batch is then mirrored.
 def augment(images: torch.Tensor) -> torch.Tensor:
-    """Shift each uint8 image by up to CROP_PADDING pixels; mirror each with odds 1/2."""
+    """Shift each uint8 image by up to CROP_PADDING pixels; mirror each with probability 1/2."""
     n, channels, height, width = images.shape
     padded = F.pad(images, (CROP_PADDING,) * 4)
     shift_y, shift_x = torch.randint(0, 2 * CROP_PADDING + 1, (2, n, 1, 1, 1))

@@ -27,8 +27,6 @@ techniques and prints what it reaches. You will learn how to:
 * time GPU work honestly: warm up first, and synchronize before reading the clock.
 """
 
-# sphinx_gallery_cited_numbers = {"94": "the DAWNBench target accuracy, reached by Page's network"}
-
 # %%
 # Setup
 # -----
@@ -44,6 +42,8 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.data.cifar10 import channel_stats, load_cifar10, normalize
+
+# sphinx_gallery_cited_numbers = {"94": "the DAWNBench target accuracy, reached by Page's network"}
 
 DEVICE = "cuda"
 SEED = 0
