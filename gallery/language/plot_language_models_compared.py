@@ -94,10 +94,14 @@ ax_loss.set(ylabel="loss (nats per character)", title="loss on unseen names (axi
 ax_loss.legend()
 ax_loss.grid(True, axis="y", alpha=0.3)
 ax_time.scatter(seconds, val)
-for label, x, y in zip(labels, seconds, val, strict=True):
-    ax_time.annotate(label, (x, y), textcoords="offset points", xytext=(5, 5))
+# The last three points lie close together: their labels go left, below and right.
+placements = [((5, 5), "left"), ((5, 5), "left"), ((-6, 4), "right"), ((0, -14), "center")]
+placements.append(((6, -3), "left"))
+for label, x, y, (offset, align) in zip(labels, seconds, val, placements, strict=True):
+    ax_time.annotate(label, (x, y), textcoords="offset points", xytext=offset, ha=align)
 ax_time.set(xlabel="training time (s, log scale)", ylabel="validation loss", xscale="log")
 ax_time.set_title("loss against training time")
+ax_time.margins(x=0.25, y=0.15)  # room for the labels
 ax_time.grid(True, alpha=0.3)
 fig.tight_layout()
 plt.show()

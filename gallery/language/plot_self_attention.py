@@ -13,8 +13,8 @@ learn:
   weights;
 * why the dot products are divided by the square root of their length;
 * how a causal mask keeps each position from seeing the characters it must predict;
-* how several heads attend side by side, with the result checked equal to
-  :func:`~torch.nn.functional.scaled_dot_product_attention` and
+* how several heads attend side by side. The one-head result is checked equal to
+  :func:`~torch.nn.functional.scaled_dot_product_attention`, the several-head one to
   :class:`~torch.nn.MultiheadAttention`.
 
 The weights here are random: the point is the mechanics. The next page,
