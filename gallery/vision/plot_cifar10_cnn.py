@@ -39,6 +39,7 @@ from pytorch_examples.data.cifar10 import (
     normalize,
     random_crop_flip,
 )
+from pytorch_examples.evaluation import confusion_matrix
 from pytorch_examples.plotting import plot_confusion_matrix, plot_image_grid
 
 SEED = 0
@@ -374,8 +375,7 @@ print(f"test accuracy: {test_accuracy:.4f}")
 # Row *i* of the confusion matrix counts how the test images of class *i* were
 # classified; the diagonal holds the correct ones.
 n_classes = len(CLASSES)
-matrix = torch.bincount(data.test.labels * n_classes + predicted, minlength=n_classes**2)
-matrix = matrix.reshape(n_classes, n_classes)
+matrix = confusion_matrix(predicted, data.test.labels, n_classes)
 fig, ax = plt.subplots(figsize=(7, 6))
 plot_confusion_matrix(ax, matrix, CLASSES)
 ax.set_title("test set confusion matrix")
