@@ -7,6 +7,8 @@ reference.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -117,10 +119,20 @@ def test_digits_models_are_restored_to_their_best_validation_epoch(digits):
         assert history[digits["best_epochs"][name] - 1] == min(history)
 
 
-def test_digits_test_set_is_scored_for_the_chosen_model_only(digits):
+def test_digits_recipe_is_retrained_on_training_and_validation_data(digits):
+    data, chosen = digits["data"], digits["chosen"]
+    assert chosen == "MLP, one hidden layer"
+    n_images = len(data.train_y) + len(data.val_y)
+    assert len(digits["train_and_val_y"]) == n_images
+    steps = digits["best_epochs"][chosen] * math.ceil(n_images / digits["BATCH_SIZE"])
+    for state in digits["final_optimizer"].state.values():
+        assert int(state["step"]) == steps
+
+
+def test_digits_test_set_is_scored_for_the_retrained_model_only(digits):
     data = digits["data"]
-    assert digits["chosen"] == "MLP, one hidden layer"
-    expected = evaluate(digits["models"][digits["chosen"]], data.test_x, data.test_y)
+    expected = evaluate(digits["final_model"], data.test_x, data.test_y)
+    assert torch.equal(digits["test"].predictions, expected.predictions)
     assert digits["test"].accuracy == expected.accuracy
 
 
