@@ -125,6 +125,7 @@ SECTIONS = (
         None,
         (
             Page("vision/plot_cifar10_data.py", "CIFAR-10 as tensors"),
+            Page("vision/plot_convolution_layers.py", "convolution, pooling, batch norm"),
             Page("vision/plot_cifar10_cnn.py", "a CNN for CIFAR-10 on a CPU", slow=True),
             Page("vision/plot_devices_and_precision.py", "devices and mixed precision"),
             Page("vision/plot_gpu_fast_cifar10.py", "fast training on a GPU", slow=True, gpu=True),

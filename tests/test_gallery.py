@@ -31,7 +31,7 @@ REGRESSION = GALLERY / "regression"
 RUN_BY_PAGE_TESTS = frozenset({
     "plot_autograd", "plot_logistic_regression", "plot_digits_mlp", "plot_overfitting",
     "plot_bigram_counts", "plot_softmax_bigram", "plot_self_attention",
-    "plot_cifar10_data", "plot_pandas_penguins",
+    "plot_cifar10_data", "plot_convolution_layers", "plot_pandas_penguins",
     "plot_checkpoints", "plot_resume_training", "plot_distributed_data_parallel", "plot_fsdp",
 })  # fmt: skip
 FRESH_PROCESS = [p for p in EXAMPLES if p.stem not in RUN_BY_PAGE_TESTS]

@@ -1,8 +1,9 @@
-"""The CIFAR-10 pages: their augmentation, precision choice and network, and a tiny run.
+"""The CIFAR-10 pages: augmentation, layers, precision choice and network, and a tiny run.
 
-The data page runs as written (it trains nothing). The CNN page runs with a few hundred
-images, a narrow network and two short epochs; its ``check`` calls are recorded instead
-of enforced, since a tiny run proves nothing about the full run's claims.
+The data page and the layers page run as written (they train nothing). The CNN page
+runs with a few hundred images, a narrow network and two short epochs; its ``check``
+calls are recorded instead of enforced, since a tiny run proves nothing about the full
+run's claims.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pages import GALLERY, run_page
 
 DATA_PAGE = GALLERY / "vision" / "plot_cifar10_data.py"
 CNN_PAGE = GALLERY / "vision" / "plot_cifar10_cnn.py"
+LAYERS_PAGE = GALLERY / "vision" / "plot_convolution_layers.py"
 TINY = {
     "SUBSET": 512,
     "N_VALIDATION": 256,
@@ -41,6 +43,11 @@ def cnn_page():
         namespace = run_page(CNN_PAGE, **TINY)
     namespace["recorded_claims"] = claims
     return namespace
+
+
+@pytest.fixture(scope="module")
+def layers_page():
+    return run_page(LAYERS_PAGE)
 
 
 @pytest.fixture(params=["data", "cnn"])
@@ -163,3 +170,29 @@ def test_the_cnn_page_scores_the_test_set_once():
         and "data.test" in ast.unparse(node)
     ]
     assert len(calls) == 1
+
+
+def receptive_field_by_formula(kinds: list[str]) -> int:
+    """Each layer of window k widens the field by (k - 1) steps of the input it sees."""
+    field, step = 1, 1
+    for kind in kinds:
+        window = 3 if kind == "conv" else 2
+        field += (window - 1) * step
+        step *= 1 if kind == "conv" else 2
+    return field
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [["conv"], ["conv", "conv", "conv"], ["pool", "conv"], ["conv", "pool", "pool", "conv"]],
+)
+def test_the_layers_page_measures_receptive_fields_as_the_formula_gives(layers_page, kinds):
+    page = layers_page
+    layers = torch.nn.Sequential(
+        *(page["all_ones_conv"]() if kind == "conv" else torch.nn.AvgPool2d(2) for kind in kinds)
+    )
+    assert page["receptive_field"](layers) == receptive_field_by_formula(kinds)
+    assert page["fields"] == [
+        receptive_field_by_formula(list(page["LAYER_ORDER"][: n + 1]))
+        for n in range(len(page["LAYER_ORDER"]))
+    ]

@@ -7,7 +7,8 @@ A small convolutional network learns to tell apart the ten classes of CIFAR-10
 on the CPU of a small machine. The data is prepared as in :doc:`plot_cifar10_data`.
 You will learn:
 
-* what convolution, pooling, batch normalization and ReLU each contribute;
+* how convolution, pooling, batch normalization and ReLU stack into a small network,
+  and where its work is;
 * how to choose between float32 and bfloat16 by timing both, and what bfloat16 costs;
 * how a one-cycle schedule and label smoothing make a few epochs count;
 * how to measure what augmentation does, and let the validation set decide whether
@@ -101,18 +102,12 @@ plt.show()
 # -----------
 # Three stages. Each starts with a 3x3 convolution, 2x2 max pooling, batch
 # normalization and ReLU; the second and third add a 3x3 convolution, batch
-# normalization and ReLU at the pooled size.
-#
-# * A **convolution** slides the same small filters over the whole image, so a
-#   feature (an edge, a patch of fur) is detected wherever it appears, with few
-#   weights.
-# * **Max pooling** halves the height and width, so each following 3x3 filter spans
-#   a region of the original image twice as wide. Pooling straight after the
-#   convolution leaves the normalization and ReLU a quarter of the pixels to process.
-# * **Batch normalization** standardizes each channel over the batch, which keeps
-#   activations in a good range and allows a large learning rate; its shift makes a
-#   bias in the convolution redundant.
-# * **ReLU** makes the stack nonlinear.
+# normalization and ReLU at the pooled size. What each kind of layer computes is
+# written out on :doc:`plot_convolution_layers`: the convolutions share a few weights
+# across the image, each pooling widens the patch that later filters see, and batch
+# normalization's shift makes a bias in the convolution redundant; ReLU makes the
+# stack nonlinear. Pooling straight after the convolution leaves the normalization and
+# ReLU a quarter of the pixels to process.
 #
 # Global max pooling then keeps each final channel's strongest response anywhere in
 # the image, and a linear layer maps those to ten class scores. The first stage is

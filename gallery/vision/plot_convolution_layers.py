@@ -1,0 +1,256 @@
+r"""
+Convolution, pooling and batch normalization
+============================================
+
+The network that learns CIFAR-10 on the next page is a stack of four kinds of layers:
+convolution, max pooling, batch normalization and ReLU. This page takes the first
+three apart on a CIFAR-10 photo and on small batches, writes each one out with plain
+tensor operations and checks it against PyTorch's layer. ReLU has its own page,
+:doc:`/auto_examples/basics/plot_activation_functions`. You will learn:
+
+* that a convolution is one small matrix product repeated at every position, and why
+  it needs so few weights;
+* that it finds a pattern wherever the pattern is: shift the image and the output
+  shifts with it;
+* how max pooling halves the image, and how pooling between convolutions widens the
+  region of the image that each later output sees;
+* what batch normalization computes in training and in evaluation mode, and why a
+  convolution just before it needs no bias.
+"""
+
+# %%
+# Setup
+# -----
+# One photo from the CIFAR-10 training images, as floats in :math:`[0, 1]`, loaded
+# as in :doc:`plot_cifar10_data`.
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from pytorch_examples.claims import check
+from pytorch_examples.data.cifar10 import CLASSES, load_cifar10
+from pytorch_examples.reporting import format_table
+
+SEED = 0
+SHOWN_CLASS = "truck"
+N_FILTERS = 8
+SHIFT = 4  # pixels to the right
+BATCH_SIZE = 64
+TOLERANCE = 1e-5  # float32 sums taken in a different order differ in the last bits
+
+torch.manual_seed(SEED)
+data = load_cifar10()
+index = int(torch.nonzero(data.train.labels == CLASSES.index(SHOWN_CLASS))[0])
+image = data.train.images[index : index + 1].float() / 255  # a batch of one
+print(f"image {index}, a {SHOWN_CLASS}: shape {tuple(image.shape)}")
+
+# %%
+# A convolution is a matrix product at every position
+# ----------------------------------------------------
+# A 3 x 3 convolution on a colour image looks at 3 x 3 pixels of 3 channels, 27
+# numbers, around each position. :func:`~torch.nn.functional.unfold` lays out those 27
+# numbers for all 32 x 32 positions as the columns of one matrix (``padding=1`` adds
+# a border of zeros, so the edge pixels have neighbours too). Each filter is a row of
+# 27 weights, and the whole layer is one matrix product.
+conv = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1, bias=False)
+columns = F.unfold(image, kernel_size=3, padding=1)
+by_hand = (conv.weight.view(N_FILTERS, -1) @ columns).view(1, N_FILTERS, 32, 32)
+print(f"unfolded image: {tuple(columns.shape)}, filters as rows: {N_FILTERS} x {columns.shape[1]}")
+check(
+    torch.allclose(by_hand, conv(image), atol=TOLERANCE),
+    "the matrix product equals nn.Conv2d",
+)
+
+# %%
+# The same 27 weights per filter are used at all 1,024 positions. A fully connected
+# layer from the same input to an output of the same size would need a weight for
+# every pair of input and output numbers:
+n_conv = conv.weight.numel()
+n_dense = image.numel() * by_hand.numel()
+print(f"weights: convolution {n_conv:,}; fully connected {n_dense:,} ({n_dense // n_conv:,} x)")
+
+# %%
+# Two filters chosen by hand show what a filter does. The Sobel filter below weighs
+# the column to the right of a pixel against the column to its left, so it responds
+# where brightness changes from left to right, at vertical edges; its transpose finds
+# horizontal edges. Both are applied to the grey image, and the figure shows the size
+# of the response. The bright frame is the zero padding: at the border the image
+# meets black, which the filters see as an edge.
+sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+edge_filters = torch.stack([sobel, sobel.T]).unsqueeze(1)  # 2 filters, 1 channel
+grey = image.mean(dim=1, keepdim=True)
+edges = F.conv2d(grey, edge_filters, padding=1)
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+axes[0].imshow(image[0].permute(1, 2, 0).numpy())
+axes[0].set_title(SHOWN_CLASS)
+titles = ("vertical edges", "horizontal edges")
+for ax, response, title in zip(axes[1:], edges[0], titles, strict=True):
+    ax.imshow(response.abs().numpy(), cmap="gray")
+    ax.set_title(title)
+for ax in axes:
+    ax.axis("off")
+fig.tight_layout()
+plt.show()
+
+# %%
+# The same filter at every position
+# ---------------------------------
+# Because every position uses the same weights, moving the image moves the output by
+# the same amount and changes nothing else. The image is shifted ``SHIFT`` pixels to
+# the right, with zeros filling in on the left. Compared are the output columns whose
+# 3 x 3 neighbourhoods lie inside the picture both times; at the edges the zero border
+# differs.
+shifted = torch.zeros_like(image)
+shifted[..., SHIFT:] = image[..., :-SHIFT]
+out, out_shifted = conv(image), conv(shifted)
+check(
+    torch.allclose(out_shifted[..., SHIFT + 1 : 31], out[..., 1 : 31 - SHIFT], atol=TOLERANCE),
+    "shifting the image shifts the convolution's output by the same amount",
+)
+
+# %%
+# Max pooling and what each output sees
+# -------------------------------------
+# :class:`~torch.nn.MaxPool2d` with a 2 x 2 window keeps the largest of each four
+# neighbouring values, so the height and the width halve. Written out, it is a
+# reshape into 2 x 2 blocks and a maximum over each block.
+pool = nn.MaxPool2d(2)
+blocks = out.view(1, N_FILTERS, 16, 2, 16, 2)
+check(torch.equal(blocks.amax(dim=(3, 5)), pool(out)), "the block maximum equals nn.MaxPool2d")
+print(f"before pooling {tuple(out.shape)}, after {tuple(pool(out).shape)}")
+
+# %%
+# The *receptive field* of an output is the patch of input pixels it depends on. A
+# 3 x 3 convolution sees 3 x 3 pixels; a second one on top sees 3 x 3 of those
+# outputs, 5 x 5 pixels. After pooling, each step of the next convolution spans two
+# pixels, so the same 3 x 3 filter covers twice the width. The gradient measures the
+# field: the input pixels with a nonzero gradient of the centre output are the ones
+# it depends on. The gradient of a maximum reaches only the largest input of each
+# window, so for this count average pooling, which has the same windows, stands in
+# for max pooling, and the weights are positive so that no gradients cancel. The
+# stack is the layer order of the next page's network; the input is larger than a
+# CIFAR-10 image so that no field is cut off by the border.
+LAYER_ORDER = ("conv", "pool", "conv", "pool", "conv", "conv", "pool", "conv")
+
+
+def receptive_field(layers: nn.Sequential, size: int = 96) -> int:
+    """Width in pixels of the input patch that the centre output depends on."""
+    pixels = torch.zeros(1, 1, size, size, requires_grad=True)
+    output = layers(pixels)
+    output[0, 0, output.shape[2] // 2, output.shape[3] // 2].backward()
+    columns_used = torch.nonzero(pixels.grad[0, 0].abs().sum(dim=0))
+    return int(columns_used.max() - columns_used.min() + 1)
+
+
+def all_ones_conv() -> nn.Conv2d:
+    conv = nn.Conv2d(1, 1, kernel_size=3, padding=1, bias=False)
+    nn.init.constant_(conv.weight, 1.0)
+    return conv
+
+
+two_convolutions = receptive_field(nn.Sequential(all_ones_conv(), all_ones_conv()))
+print(f"two convolutions, no pooling: each output sees {two_convolutions} x {two_convolutions}")
+stack, fields = [], []
+for kind in LAYER_ORDER:
+    stack.append(all_ones_conv() if kind == "conv" else nn.AvgPool2d(2))
+    fields.append(receptive_field(nn.Sequential(*stack)))
+    print(f"layer {len(stack)}, {kind:>4}: each output sees {fields[-1]} x {fields[-1]} pixels")
+check(
+    two_convolutions == 5 and fields[:3] == [3, 4, 8],
+    "a convolution after pooling sees 8 x 8 pixels, where one without pooling sees 5 x 5",
+)
+check(fields[-1] > 32, "the last convolution sees more than a whole 32 x 32 image")
+
+# %%
+# The squares below mark the receptive field of an output at the centre of the image
+# after each convolution of the stack; the last one reaches past the border.
+fig, ax = plt.subplots(figsize=(6.5, 4.2))
+ax.imshow(image[0].permute(1, 2, 0).numpy(), extent=(0, 32, 32, 0))
+conv_fields = [field for kind, field in zip(LAYER_ORDER, fields, strict=True) if kind == "conv"]
+for number, field in enumerate(conv_fields, start=1):
+    corner = 16 - field / 2
+    label = f"convolution {number}: {field} px"
+    square = plt.Rectangle((corner, corner), field, field, fill=False, lw=2, color=f"C{number}")
+    square.set_label(label)
+    ax.add_patch(square)
+ax.set(xlim=(-8, 40), ylim=(40, -8), xlabel="pixels", title="receptive fields")
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+fig.tight_layout()
+plt.show()
+
+# %%
+# Batch normalization
+# -------------------
+# In training mode, :class:`~torch.nn.BatchNorm2d` standardizes each channel with the
+# mean and variance of that channel over the whole batch and all positions, then
+# scales and shifts it by two learned numbers per channel, :math:`\gamma` and
+# :math:`\beta`:
+#
+# .. math::
+#
+#    y = \gamma \, \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}} + \beta .
+#
+# A convolution's outputs can have any mean and spread, and these change whenever its
+# weights change; after the normalization every channel has mean 0 and standard
+# deviation 1 (before :math:`\gamma` and :math:`\beta`), whatever the layer before
+# did. The check writes the formula out for a batch of convolution outputs.
+batch = data.train.images[:BATCH_SIZE].float() / 255
+features = conv(batch)
+norm = nn.BatchNorm2d(N_FILTERS)
+with torch.no_grad():  # random gamma and beta, so that the check includes them
+    norm.weight.uniform_(0.5, 2.0)
+    norm.bias.uniform_(-1.0, 1.0)
+mean = features.mean(dim=(0, 2, 3), keepdim=True)
+variance = features.var(dim=(0, 2, 3), keepdim=True, unbiased=False)
+gamma, beta = norm.weight.view(1, -1, 1, 1), norm.bias.view(1, -1, 1, 1)
+standardized = (features - mean) / torch.sqrt(variance + norm.eps)
+check(
+    torch.allclose(gamma * standardized + beta, norm(features), atol=TOLERANCE),
+    "the formula equals nn.BatchNorm2d in training mode",
+)
+after_mean = standardized.mean(dim=(0, 2, 3))
+after_std = standardized.std(dim=(0, 2, 3), unbiased=False)
+rows = zip(range(N_FILTERS), mean.flatten().tolist(), variance.sqrt().flatten().tolist(),
+           after_mean.tolist(), after_std.tolist(), strict=True)  # fmt: skip
+print(format_table(["channel", "mean", "std", "standardized mean", "std"], list(rows), digits=2))
+check(
+    after_mean.abs().max() < TOLERANCE and (after_std - 1).abs().max() < 1e-3,
+    "after standardizing, every channel has mean 0 and standard deviation 1",
+)
+
+# %%
+# In evaluation mode a prediction must not depend on the other images in the batch,
+# so the layer uses *running* averages of the means and variances it saw in training
+# (each batch moves them a fraction ``momentum`` = 0.1 of the way; the variance is
+# the unbiased one).
+n_values = features.numel() // N_FILTERS
+running_var = 0.9 * 1.0 + 0.1 * variance.flatten() * n_values / (n_values - 1)
+check(
+    torch.allclose(norm.running_mean, 0.1 * mean.flatten(), atol=TOLERANCE)
+    and torch.allclose(norm.running_var, running_var, atol=TOLERANCE),
+    "one training batch moved the running statistics a tenth of the way",
+)
+norm.eval()
+running = (features - norm.running_mean.view(1, -1, 1, 1)) / torch.sqrt(
+    norm.running_var.view(1, -1, 1, 1) + norm.eps
+)
+check(
+    torch.allclose(gamma * running + beta, norm(features), atol=TOLERANCE),
+    "in evaluation mode the layer uses the running statistics",
+)
+norm.train()
+
+# %%
+# A bias in the convolution would add one constant per channel, and the
+# normalization subtracts the channel's mean, which takes that constant straight back
+# out; :math:`\beta` supplies the shift instead. Below, the same filters with and
+# without a random bias give the same normalized output, up to float32 rounding. So
+# the convolutions before batch normalization are built with ``bias=False``.
+with_bias = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1)
+with torch.no_grad():
+    with_bias.weight.copy_(conv.weight)
+    with_bias.bias.uniform_(-1.0, 1.0)
+difference = (norm(with_bias(batch)) - norm(conv(batch))).abs().max().item()
+print(f"largest difference the bias makes after batch normalization: {difference:.1e}")
+check(difference < 1e-4, "a bias before batch normalization changes nothing beyond rounding")
