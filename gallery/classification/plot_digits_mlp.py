@@ -196,7 +196,7 @@ for _ in range(best_epochs[chosen]):
     train_epoch(final_model, final_optimizer, train_and_val_x, train_and_val_y, shuffles)
 print(
     f"{chosen}: {best_epochs[chosen]} epochs on {len(train_and_val_y):,} images, "
-    f"{len(data.val_y) / len(data.train_y):.0%} more than the training images alone"
+    f"{len(data.val_y) / len(data.train_y):.0%} more than training alone"
 )
 
 test = evaluate(final_model, data.test_x, data.test_y)

@@ -123,14 +123,14 @@ print(f"before pooling {tuple(out.shape)}, after {tuple(pool(out).shape)}")
 # %%
 # The *receptive field* of an output is the patch of input pixels it depends on. A
 # 3 x 3 convolution sees 3 x 3 pixels; a second one on top sees 3 x 3 of those
-# outputs, 5 x 5 pixels. After pooling, each step of the next convolution spans two
-# pixels, so the same 3 x 3 filter covers twice the width. The gradient measures the
-# field: the input pixels with a nonzero gradient of the centre output are the ones
-# it depends on. The gradient of a maximum reaches only the largest input of each
-# window, so for this count average pooling, which has the same windows, stands in
-# for max pooling, and the weights are positive so that no gradients cancel. The
-# stack is the layer order of the next page's network; the input is larger than a
-# CIFAR-10 image so that no field is cut off by the border.
+# outputs, 5 x 5 pixels. After pooling, neighbouring outputs lie two pixels apart, so
+# each step of the next 3 x 3 filter spans two pixels of the image, not one. The
+# gradient measures the field: the input pixels with a nonzero gradient of the centre
+# output are the ones it depends on. The gradient of a maximum reaches only the
+# largest input of each window, so for this count average pooling, which has the same
+# windows, stands in for max pooling, and the weights are positive so that no
+# gradients cancel. The stack is the layer order of the next page's network; the
+# input is larger than a CIFAR-10 image so that no field is cut off by the border.
 LAYER_ORDER = ("conv", "pool", "conv", "pool", "conv", "conv", "pool", "conv")
 
 
@@ -211,9 +211,9 @@ check(
 )
 after_mean = standardized.mean(dim=(0, 2, 3))
 after_std = standardized.std(dim=(0, 2, 3), unbiased=False)
-rows = zip(range(N_FILTERS), mean.flatten().tolist(), variance.sqrt().flatten().tolist(),
-           after_mean.tolist(), after_std.tolist(), strict=True)  # fmt: skip
-print(format_table(["channel", "mean", "std", "standardized mean", "std"], list(rows), digits=2))
+statistics = torch.stack([mean.flatten(), variance.sqrt().flatten(), after_mean, after_std], 1)
+rows = [[channel, *values] for channel, values in enumerate(statistics.tolist())]
+print(format_table(["channel", "mean", "std", "mean after", "std after"], rows, digits=2))
 check(
     after_mean.abs().max() < TOLERANCE and (after_std - 1).abs().max() < 1e-3,
     "after standardizing, every channel has mean 0 and standard deviation 1",
