@@ -196,3 +196,12 @@ def test_the_layers_page_measures_receptive_fields_as_the_formula_gives(layers_p
         receptive_field_by_formula(list(page["LAYER_ORDER"][: n + 1]))
         for n in range(len(page["LAYER_ORDER"]))
     ]
+
+
+def test_the_layers_page_follows_the_cnn_pages_layer_order(layers_page, cnn_page):
+    kinds = [
+        "conv" if isinstance(layer, torch.nn.Conv2d) else "pool"
+        for layer in cnn_page["model"].features
+        if isinstance(layer, torch.nn.Conv2d | torch.nn.MaxPool2d)
+    ]
+    assert tuple(kinds) == layers_page["LAYER_ORDER"]

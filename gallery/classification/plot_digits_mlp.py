@@ -23,7 +23,6 @@ The theory of softmax and cross-entropy is in :doc:`/notes/classification`.
 # into training, validation and test sets with a fixed seed.
 import copy
 import math
-import time
 
 import matplotlib.pyplot as plt
 import torch
@@ -99,7 +98,7 @@ for name, model in models.items():
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     shuffles = torch.Generator().manual_seed(SEED)  # both models see the same batches
     history = {"train loss": [], "validation loss": [], "validation accuracy": []}
-    best_state, started = None, time.perf_counter()
+    best_state = None
     for epoch in range(1, N_EPOCHS + 1):
         train_epoch(model, optimizer, data.train_x, data.train_y, shuffles)
         on_train = evaluate(model, data.train_x, data.train_y)
@@ -112,10 +111,7 @@ for name, model in models.items():
     model.load_state_dict(best_state)
     histories[name] = history
     n_parameters = sum(p.numel() for p in model.parameters())
-    print(
-        f"{name}: {n_parameters:,} parameters, trained in {time.perf_counter() - started:.1f} s; "
-        f"best validation loss at epoch {best_epochs[name]}"
-    )
+    print(f"{name}: {n_parameters:,} parameters, best validation epoch {best_epochs[name]}")
 
 # %%
 # The MLP reaches a lower loss on both sets at every epoch. Softmax regression is
@@ -176,15 +172,17 @@ print(f"chosen: {chosen}, trained for {best_epochs[chosen]} epochs")
 # %%
 # The recipe, on training and validation data
 # -------------------------------------------
-# The choices are made, and together they form a recipe: this architecture, these
-# settings, this many epochs. The validation images have done their job as judges and
-# can now also be training data. A new network follows the recipe on the training
-# and validation images together. Nothing is left to stop it early, which is why the
-# number of epochs had to be chosen first. Only then is the test
-# set, which played no part in training or in any choice, scored once. An accuracy
+# The choices are made, and together with the fixed settings at the top they form a
+# recipe: this architecture, this many epochs. The validation images have done their
+# job as judges and can now also be training data. A new network follows the recipe
+# on the training and validation images together. Nothing is left to stop it early,
+# which is why the number of epochs had to be chosen first. It carries over as a rule
+# of thumb: with more images, each epoch takes more steps. Only then is the test set,
+# which played no part in training or in any choice, scored once. An accuracy
 # :math:`p` measured on :math:`n` images has a standard error of about
-# :math:`\sqrt{p(1 - p) / n}`: that is how much a different draw of test images
-# would move it.
+# :math:`\sqrt{p(1 - p) / n}`: roughly how far it typically lies from the accuracy
+# the same network would have on all such images. It does not count how much a
+# network trained again, from other random weights, would differ.
 train_and_val_x = torch.cat([data.train_x, data.val_x])
 train_and_val_y = torch.cat([data.train_y, data.val_y])
 final_model = architectures[chosen]()

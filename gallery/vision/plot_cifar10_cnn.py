@@ -102,12 +102,13 @@ plt.show()
 # -----------
 # Three stages. Each starts with a 3x3 convolution, 2x2 max pooling, batch
 # normalization and ReLU; the second and third add a 3x3 convolution, batch
-# normalization and ReLU at the pooled size. What each kind of layer computes is
-# written out on :doc:`plot_convolution_layers`: the convolutions share a few weights
-# across the image, each pooling widens the patch that later filters see, and batch
-# normalization's shift makes a bias in the convolution redundant; ReLU makes the
-# stack nonlinear. Pooling straight after the convolution leaves the normalization and
-# ReLU a quarter of the pixels to process.
+# normalization and ReLU at the pooled size. What the convolutions, the pooling and
+# the batch normalization compute is written out on :doc:`plot_convolution_layers`: a
+# convolution shares a few weights across the whole image, each pooling widens the
+# patch that later filters see, and batch normalization subtracts each channel's
+# mean, which removes any bias a convolution could add (its own shift takes the
+# bias's place). ReLU zeroes the negative values. Pooling straight after the
+# convolution leaves the normalization and ReLU a quarter of the pixels to process.
 #
 # Global max pooling then keeps each final channel's strongest response anywhere in
 # the image, and a linear layer maps those to ten class scores. The first stage is

@@ -2,9 +2,10 @@ r"""
 Convolution, pooling and batch normalization
 ============================================
 
-The network that learns CIFAR-10 on the next page is a stack of four kinds of layers:
-convolution, max pooling, batch normalization and ReLU. This page takes the first
-three apart on a CIFAR-10 photo and on small batches, writes each one out with plain
+Before its last pooling and its linear layer, the network that learns CIFAR-10 on the
+next page is a stack of four kinds of layers: convolution, max pooling, batch
+normalization and ReLU. This page takes the first
+three apart on a CIFAR-10 photo and on a batch of photos, writes each one out with plain
 tensor operations and checks it against PyTorch's layer. ReLU has its own page,
 :doc:`/auto_examples/basics/plot_activation_functions`. You will learn:
 
@@ -43,7 +44,7 @@ torch.manual_seed(SEED)
 data = load_cifar10()
 index = int(torch.nonzero(data.train.labels == CLASSES.index(SHOWN_CLASS))[0])
 image = data.train.images[index : index + 1].float() / 255  # a batch of one
-print(f"image {index}, a {SHOWN_CLASS}: shape {tuple(image.shape)}")
+print(f"the first {SHOWN_CLASS} of the training images: shape {tuple(image.shape)}")
 
 # %%
 # A convolution is a matrix product at every position
@@ -64,8 +65,8 @@ check(
 
 # %%
 # The same 27 weights per filter are used at all 1,024 positions. A fully connected
-# layer from the same input to an output of the same size would need a weight for
-# every pair of input and output numbers:
+# layer from the same 3 x 32 x 32 input to the same 8 x 32 x 32 output would need a
+# weight for every pair of input and output numbers:
 n_conv = conv.weight.numel()
 n_dense = image.numel() * by_hand.numel()
 print(f"weights: convolution {n_conv:,}; fully connected {n_dense:,} ({n_dense // n_conv:,} x)")
@@ -75,8 +76,9 @@ print(f"weights: convolution {n_conv:,}; fully connected {n_dense:,} ({n_dense /
 # the column to the right of a pixel against the column to its left, so it responds
 # where brightness changes from left to right, at vertical edges; its transpose finds
 # horizontal edges. Both are applied to the grey image, and the figure shows the size
-# of the response. The bright frame is the zero padding: at the border the image
-# meets black, which the filters see as an edge.
+# of the response. The bright bands along the left and right sides (vertical edges)
+# and along the top and bottom (horizontal edges) come from the zero padding: where
+# a bright pixel meets the black border, the filter sees an edge.
 sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 edge_filters = torch.stack([sobel, sobel.T]).unsqueeze(1)  # 2 filters, 1 channel
 grey = image.mean(dim=1, keepdim=True)
@@ -97,10 +99,10 @@ plt.show()
 # The same filter at every position
 # ---------------------------------
 # Because every position uses the same weights, moving the image moves the output by
-# the same amount and changes nothing else. The image is shifted ``SHIFT`` pixels to
-# the right, with zeros filling in on the left. Compared are the output columns whose
-# 3 x 3 neighbourhoods lie inside the picture both times; at the edges the zero border
-# differs.
+# the same amount and, away from the borders, changes nothing else. The image is
+# shifted ``SHIFT`` pixels to the right, with zeros filling in on the left. Compared
+# are the output columns whose 3 x 3 neighbourhoods lie inside the picture both times;
+# at the edges the zero border differs.
 shifted = torch.zeros_like(image)
 shifted[..., SHIFT:] = image[..., :-SHIFT]
 out, out_shifted = conv(image), conv(shifted)
@@ -124,7 +126,9 @@ print(f"before pooling {tuple(out.shape)}, after {tuple(pool(out).shape)}")
 # The *receptive field* of an output is the patch of input pixels it depends on. A
 # 3 x 3 convolution sees 3 x 3 pixels; a second one on top sees 3 x 3 of those
 # outputs, 5 x 5 pixels. After pooling, neighbouring outputs lie two pixels apart, so
-# each step of the next 3 x 3 filter spans two pixels of the image, not one. The
+# each step of the next 3 x 3 filter spans two pixels of the image, not one. Each
+# pooling doubles that step again, so a 3 x 3 convolution widens the field by 2
+# pixels before any pooling, by 4 after one, by 8 after two and by 16 after three. The
 # gradient measures the field: the input pixels with a nonzero gradient of the centre
 # output are the ones it depends on. The gradient of a maximum reaches only the
 # largest input of each window, so for this count average pooling, which has the same
@@ -158,13 +162,13 @@ for kind in LAYER_ORDER:
     print(f"layer {len(stack)}, {kind:>4}: each output sees {fields[-1]} x {fields[-1]} pixels")
 check(
     two_convolutions == 5 and fields[:3] == [3, 4, 8],
-    "a convolution after pooling sees 8 x 8 pixels, where one without pooling sees 5 x 5",
+    "after pooling, a second convolution sees 8 x 8 pixels; without, 5 x 5",
 )
-check(fields[-1] > 32, "the last convolution sees more than a whole 32 x 32 image")
+check(fields[-1] > 32, "the last convolution's field is wider than a 32 x 32 image")
 
 # %%
-# The squares below mark the receptive field of an output at the centre of the image
-# after each convolution of the stack; the last one reaches past the border.
+# The squares below draw the width of each convolution's receptive field, centred on
+# the middle of the image; the last one is wider than the image.
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 ax.imshow(image[0].permute(1, 2, 0).numpy(), extent=(0, 32, 32, 0))
 conv_fields = [field for kind, field in zip(LAYER_ORDER, fields, strict=True) if kind == "conv"]
@@ -191,11 +195,13 @@ plt.show()
 #
 #    y = \gamma \, \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}} + \beta .
 #
-# A convolution's outputs can have any mean and spread, and these change whenever its
-# weights change; after the normalization every channel has mean 0 and standard
-# deviation 1 (before :math:`\gamma` and :math:`\beta`), whatever the layer before
-# did. The check writes the formula out for a batch of convolution outputs.
-batch = data.train.images[:BATCH_SIZE].float() / 255
+# Here :math:`\sigma_c^2` is the variance that divides by the number of values,
+# :math:`n`. A convolution's outputs can have any mean and spread, and these change
+# whenever its weights change; after the normalization every channel has mean 0 and
+# standard deviation 1 (before :math:`\gamma` and :math:`\beta`, and up to the small
+# :math:`\epsilon`), whatever the layer before did. The check writes the formula out
+# for a random batch of training images.
+batch = data.train.images[torch.randperm(len(data.train.labels))[:BATCH_SIZE]].float() / 255
 features = conv(batch)
 norm = nn.BatchNorm2d(N_FILTERS)
 with torch.no_grad():  # random gamma and beta, so that the check includes them
@@ -216,20 +222,34 @@ rows = [[channel, *values] for channel, values in enumerate(statistics.tolist())
 print(format_table(["channel", "mean", "std", "mean after", "std after"], rows, digits=2))
 check(
     after_mean.abs().max() < TOLERANCE and (after_std - 1).abs().max() < 1e-3,
-    "after standardizing, every channel has mean 0 and standard deviation 1",
+    "after standardizing, every channel has mean 0 and standard deviation 1 (to 0.001)",
 )
 
 # %%
 # In evaluation mode a prediction must not depend on the other images in the batch,
-# so the layer uses *running* averages of the means and variances it saw in training
-# (each batch moves them a fraction ``momentum`` = 0.1 of the way; the variance is
-# the unbiased one).
+# so the layer uses *running* averages of the means and variances it saw in training.
+# Each training batch moves them a fraction ``momentum`` = 0.1 of the way from where
+# they are (at first 0 and 1), and the running variance divides by :math:`n - 1`
+# instead of :math:`n`. With 65,536 values per channel above, the two variances are
+# too close to tell apart, so a fresh layer is shown a batch of 4 values per channel,
+# where they differ by a third.
 n_values = features.numel() // N_FILTERS
-running_var = 0.9 * 1.0 + 0.1 * variance.flatten() * n_values / (n_values - 1)
+print(f"values per channel in the batch above: {n_values:,}")
 check(
-    torch.allclose(norm.running_mean, 0.1 * mean.flatten(), atol=TOLERANCE)
-    and torch.allclose(norm.running_var, running_var, atol=TOLERANCE),
-    "one training batch moved the running statistics a tenth of the way",
+    torch.allclose(norm.running_mean, 0.1 * mean.flatten(), atol=TOLERANCE),
+    "one training batch moved the running mean a tenth of the way from 0",
+)
+tiny_batch = torch.randn(2, N_FILTERS, 1, 2)  # 4 values per channel
+fresh = nn.BatchNorm2d(N_FILTERS)
+fresh(tiny_batch)
+variances = {
+    unbiased: tiny_batch.var(dim=(0, 2, 3), unbiased=unbiased) for unbiased in (False, True)
+}
+moved = {unbiased: 0.9 * 1.0 + 0.1 * v for unbiased, v in variances.items()}
+check(
+    torch.allclose(fresh.running_var, moved[True], atol=TOLERANCE)
+    and not torch.allclose(fresh.running_var, moved[False], atol=TOLERANCE),
+    "the running variance moves toward the variance divided by n - 1, not by n",
 )
 norm.eval()
 running = (features - norm.running_mean.view(1, -1, 1, 1)) / torch.sqrt(
@@ -244,13 +264,23 @@ norm.train()
 # %%
 # A bias in the convolution would add one constant per channel, and the
 # normalization subtracts the channel's mean, which takes that constant straight back
-# out; :math:`\beta` supplies the shift instead. Below, the same filters with and
-# without a random bias give the same normalized output, up to float32 rounding. So
-# the convolutions before batch normalization are built with ``bias=False``.
+# out; :math:`\beta` supplies the shift instead. Max pooling between the two, as in
+# three stages of the next page's network, changes nothing: the largest of
+# :math:`x + b` is the largest :math:`x`, plus :math:`b`. Below, the same filters with
+# and without a random bias give the same normalized output, directly and through
+# pooling, up to float32 rounding. So the convolutions before batch normalization are
+# built with ``bias=False``.
 with_bias = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1)
 with torch.no_grad():
     with_bias.weight.copy_(conv.weight)
     with_bias.bias.uniform_(-1.0, 1.0)
-difference = (norm(with_bias(batch)) - norm(conv(batch))).abs().max().item()
-print(f"largest difference the bias makes after batch normalization: {difference:.1e}")
-check(difference < 1e-4, "a bias before batch normalization changes nothing beyond rounding")
+differences = {
+    "convolution, batch norm": norm(with_bias(batch)) - norm(conv(batch)),
+    "convolution, pooling, batch norm": norm(pool(with_bias(batch))) - norm(pool(conv(batch))),
+}
+for name, difference in differences.items():
+    print(f"{name}: largest difference the bias makes {difference.abs().max():.1e}")
+check(
+    all(difference.abs().max() < 1e-4 for difference in differences.values()),
+    "a bias before batch normalization changes nothing beyond rounding",
+)
