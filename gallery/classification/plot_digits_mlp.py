@@ -8,7 +8,7 @@ layer) and a multilayer perceptron with one hidden layer. You will learn:
 
 * how a multi-class classifier is trained with cross-entropy on mini-batches;
 * what a hidden layer adds over a linear model;
-* how the validation set chooses (here, the epoch to stop at and the model to keep),
+* how the validation set chooses (here, the epoch to stop at and the architecture),
   how the chosen recipe is then trained on training and validation data together,
   and how the test set scores the result once;
 * how to read a confusion matrix.
@@ -116,8 +116,8 @@ for name, model in models.items():
 # %%
 # The MLP reaches a lower loss on both sets at every epoch. Softmax regression is
 # still improving when training stops, so its best epoch is the last. The MLP's
-# training loss falls overall, while its validation loss levels off and wobbles from
-# epoch to epoch; on the log scale the widening distance between its two curves is the
+# training loss falls overall, while its validation loss falls more slowly and
+# wobbles from epoch to epoch; on the log scale the widening distance between its two curves is the
 # MLP fitting the training images more closely than new ones.
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
 epochs = range(1, N_EPOCHS + 1)
@@ -176,10 +176,11 @@ print(f"chosen: {chosen}, trained for {best_epochs[chosen]} epochs")
 # recipe: this architecture, this many epochs. The validation images have done their
 # job as judges and can now also be training data. A new network follows the recipe
 # on the training and validation images together. Nothing is left to stop it early,
-# which is why the number of epochs had to be chosen first. It carries over as a rule
-# of thumb: with more images, each epoch takes more steps. Only then is the test set,
-# which played no part in training or in any choice, scored once. An accuracy
-# :math:`p` measured on :math:`n` images has a standard error of about
+# which is why the number of epochs had to be chosen first. The epoch count carries
+# over only as a rule of thumb: with more images, each epoch takes more optimizer
+# steps, so the new network takes more steps in all than the one validation judged.
+# Only then is the test set, which played no part in training or in any choice,
+# scored once. An accuracy :math:`p` measured on :math:`n` images has a standard error of about
 # :math:`\sqrt{p(1 - p) / n}`: roughly how far it typically lies from the accuracy
 # the same network would have on all such images. It does not count how much a
 # network trained again, from other random weights, would differ.

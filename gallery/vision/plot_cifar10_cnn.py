@@ -10,7 +10,7 @@ You will learn:
 * how convolution, pooling, batch normalization and ReLU stack into a small network,
   and where its work is;
 * how to choose between float32 and bfloat16 by timing both, and what bfloat16 costs;
-* how a one-cycle schedule and label smoothing make a few epochs count;
+* what a one-cycle schedule and label smoothing do in a training run of a few epochs;
 * how to measure what augmentation does, and let the validation set decide whether
   to use it;
 * how to let the validation set make every choice and score the test set once;
@@ -107,14 +107,14 @@ plt.show()
 # convolution shares a few weights across the whole image, each pooling widens the
 # patch that later filters see, and batch normalization subtracts each channel's
 # mean, which removes any bias a convolution could add (its own shift takes the
-# bias's place). ReLU zeroes the negative values. Pooling straight after the
-# convolution leaves the normalization and ReLU a quarter of the pixels to process.
+# bias's place; in the printed model it is the batch norm's ``bias``). ReLU zeroes
+# the negative values. Pooling straight after the convolution, rather than after the
+# ReLU, leaves the normalization and ReLU a quarter of the pixels to process: a
+# cheaper order, though not an identical one, since the normalization's statistics
+# are then taken over the pooled values.
 #
 # Global max pooling then keeps each final channel's strongest response anywhere in
-# the image, and a linear layer maps those to ten class scores. The first stage is
-# narrow: it works on full-size images, and each of its filters sees only 27 numbers
-# (3 x 3 pixels of 3 colours). The multiplications of each convolution, printed
-# below for one image, show where the work is.
+# the image, and a linear layer maps those to ten class scores.
 def conv_bn_relu(in_channels: int, out_channels: int, pool: bool) -> list[nn.Module]:
     conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
     pooling = [nn.MaxPool2d(2)] if pool else []
@@ -142,15 +142,26 @@ def new_model() -> SmallCNN:
 model = new_model()
 print(model)
 print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
-with torch.no_grad():  # one image through the layers, to see each convolution's work
+
+# %%
+# The first stage is narrow: it works on full-size images, and each of its filters
+# sees only 27 numbers (3 x 3 pixels of 3 colours). Counting one multiplication per
+# output value and weight, for one image, shows where the work is.
+multiplications = []
+with torch.no_grad():
     x = to_input(train_images[:1])
     for layer in model.eval().features:
         x = layer(x)
-        if isinstance(layer, nn.Conv2d):  # one multiplication per output and weight
+        if isinstance(layer, nn.Conv2d):
             weights = layer.weight[0].numel()
-            print(f"  conv {layer.in_channels:>3} -> {layer.out_channels:<3} on "
-                  f"{x.shape[-2]:>2} x {x.shape[-1]:<2}: {weights:>5} weights per output, "
-                  f"{x.numel() * weights:>9,} multiplications")  # fmt: skip
+            multiplications.append(x.numel() * weights)
+            print(f"conv {layer.in_channels:>2} -> {layer.out_channels:<2} on "
+                  f"{x.shape[-2]:>2} x {x.shape[-1]:<2}: {weights:>3} weights per output, "
+                  f"{multiplications[-1]:>9,} multiplications")  # fmt: skip
+check(
+    multiplications[0] == min(multiplications),
+    "the first convolution, on full-size images, does the fewest multiplications",
+)
 
 
 # %%

@@ -6,8 +6,7 @@ Before its last pooling and its linear layer, the network that learns CIFAR-10 o
 next page is a stack of four kinds of layers: convolution, max pooling, batch
 normalization and ReLU. This page takes the first
 three apart on a CIFAR-10 photo and on a batch of photos, writes each one out with plain
-tensor operations and checks it against PyTorch's layer. ReLU has its own page,
-:doc:`/auto_examples/basics/plot_activation_functions`. You will learn:
+tensor operations and checks it against PyTorch's layer. You will learn:
 
 * that a convolution is one small matrix product repeated at every position, and why
   it needs so few weights;
@@ -17,6 +16,8 @@ tensor operations and checks it against PyTorch's layer. ReLU has its own page,
   region of the image that each later output sees;
 * what batch normalization computes in training and in evaluation mode, and why a
   convolution just before it needs no bias.
+
+ReLU has its own page, :doc:`/auto_examples/basics/plot_activation_functions`.
 """
 
 # %%
@@ -39,6 +40,7 @@ N_FILTERS = 8
 SHIFT = 4  # pixels to the right
 BATCH_SIZE = 64
 TOLERANCE = 1e-5  # float32 sums taken in a different order differ in the last bits
+TINY_BATCH_VALUES = 4  # per channel, to tell n from n - 1
 
 torch.manual_seed(SEED)
 data = load_cifar10()
@@ -72,13 +74,16 @@ n_dense = image.numel() * by_hand.numel()
 print(f"weights: convolution {n_conv:,}; fully connected {n_dense:,} ({n_dense // n_conv:,} x)")
 
 # %%
-# Two filters chosen by hand show what a filter does. The Sobel filter below weighs
+# Two filters chosen by hand show what a filter does. Like ``nn.Conv2d``,
+# :func:`~torch.nn.functional.conv2d` does not flip the filter: it multiplies each
+# weight with the pixel at the same place in the window. The Sobel filter below weighs
 # the column to the right of a pixel against the column to its left, so it responds
 # where brightness changes from left to right, at vertical edges; its transpose finds
 # horizontal edges. Both are applied to the grey image, and the figure shows the size
-# of the response. The bright bands along the left and right sides (vertical edges)
-# and along the top and bottom (horizontal edges) come from the zero padding: where
-# a bright pixel meets the black border, the filter sees an edge.
+# of the response. Where the picture is bright at its left or right side (vertical
+# edges) or at its top or bottom (horizontal edges), the border lights up too: that
+# is the zero padding, since a bright pixel next to the black border is an edge to
+# the filter.
 sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 edge_filters = torch.stack([sobel, sobel.T]).unsqueeze(1)  # 2 filters, 1 channel
 grey = image.mean(dim=1, keepdim=True)
@@ -106,8 +111,9 @@ plt.show()
 shifted = torch.zeros_like(image)
 shifted[..., SHIFT:] = image[..., :-SHIFT]
 out, out_shifted = conv(image), conv(shifted)
+inside_both = out_shifted[..., SHIFT + 1 : 31]  # output columns 5 to 30
 check(
-    torch.allclose(out_shifted[..., SHIFT + 1 : 31], out[..., 1 : 31 - SHIFT], atol=TOLERANCE),
+    torch.allclose(inside_both, out[..., 1 : 31 - SHIFT], atol=TOLERANCE),
     "shifting the image shifts the convolution's output by the same amount",
 )
 
@@ -128,7 +134,8 @@ print(f"before pooling {tuple(out.shape)}, after {tuple(pool(out).shape)}")
 # outputs, 5 x 5 pixels. After pooling, neighbouring outputs lie two pixels apart, so
 # each step of the next 3 x 3 filter spans two pixels of the image, not one. Each
 # pooling doubles that step again, so a 3 x 3 convolution widens the field by 2
-# pixels before any pooling, by 4 after one, by 8 after two and by 16 after three. The
+# pixels before any pooling, by 4 after one, by 8 after two and by 16 after three. A
+# 2 x 2 pooling itself widens the field by one step: 1, 2, then 4 pixels. The
 # gradient measures the field: the input pixels with a nonzero gradient of the centre
 # output are the ones it depends on. The gradient of a maximum reaches only the
 # largest input of each window, so for this count average pooling, which has the same
@@ -222,7 +229,7 @@ rows = [[channel, *values] for channel, values in enumerate(statistics.tolist())
 print(format_table(["channel", "mean", "std", "mean after", "std after"], rows, digits=2))
 check(
     after_mean.abs().max() < TOLERANCE and (after_std - 1).abs().max() < 1e-3,
-    "after standardizing, every channel has mean 0 and standard deviation 1 (to 0.001)",
+    "each standardized channel has mean 0 and std 1 (to 0.001)",
 )
 
 # %%
@@ -231,21 +238,24 @@ check(
 # Each training batch moves them a fraction ``momentum`` = 0.1 of the way from where
 # they are (at first 0 and 1), and the running variance divides by :math:`n - 1`
 # instead of :math:`n`. With 65,536 values per channel above, the two variances are
-# too close to tell apart, so a fresh layer is shown a batch of 4 values per channel,
-# where they differ by a third.
+# too close to tell apart at this page's tolerance, so a fresh layer is shown a batch
+# of ``TINY_BATCH_VALUES`` values per channel, where the two differ clearly.
 n_values = features.numel() // N_FILTERS
 print(f"values per channel in the batch above: {n_values:,}")
 check(
     torch.allclose(norm.running_mean, 0.1 * mean.flatten(), atol=TOLERANCE),
     "one training batch moved the running mean a tenth of the way from 0",
 )
-tiny_batch = torch.randn(2, N_FILTERS, 1, 2)  # 4 values per channel
+tiny_batch = torch.randn(TINY_BATCH_VALUES, N_FILTERS, 1, 1)
 fresh = nn.BatchNorm2d(N_FILTERS)
 fresh(tiny_batch)
 variances = {
     unbiased: tiny_batch.var(dim=(0, 2, 3), unbiased=unbiased) for unbiased in (False, True)
 }
 moved = {unbiased: 0.9 * 1.0 + 0.1 * v for unbiased, v in variances.items()}
+by_n, by_n_minus_1 = variances[False][0], variances[True][0]
+print(f"channel 0: variance / n {by_n:.4f}, / (n - 1) {by_n_minus_1:.4f}")
+print(f"running variance {fresh.running_var[0]:.4f} = 0.9 + 0.1 x {by_n_minus_1:.4f}")
 check(
     torch.allclose(fresh.running_var, moved[True], atol=TOLERANCE)
     and not torch.allclose(fresh.running_var, moved[False], atol=TOLERANCE),
@@ -264,12 +274,15 @@ norm.train()
 # %%
 # A bias in the convolution would add one constant per channel, and the
 # normalization subtracts the channel's mean, which takes that constant straight back
-# out; :math:`\beta` supplies the shift instead. Max pooling between the two, as in
-# three stages of the next page's network, changes nothing: the largest of
-# :math:`x + b` is the largest :math:`x`, plus :math:`b`. Below, the same filters with
-# and without a random bias give the same normalized output, directly and through
-# pooling, up to float32 rounding. So the convolutions before batch normalization are
-# built with ``bias=False``.
+# out; :math:`\beta` supplies the shift instead. (That holds in training mode; in
+# evaluation mode the running mean absorbs the bias as training goes on.) Max pooling
+# between the two, as in three stages of the next page's network, changes nothing:
+# the largest of :math:`x + b` is the largest :math:`x`, plus :math:`b`. Below, the
+# same filters with and without a random bias give the same normalized output,
+# directly and through pooling, up to float32 rounding. The bound is looser than
+# ``TOLERANCE``: a bias of up to 1 added to outputs that spread about 0.1 costs a few
+# bits, and the normalization then scales the error up with everything else. So the
+# convolutions before batch normalization are built with ``bias=False``.
 with_bias = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1)
 with torch.no_grad():
     with_bias.weight.copy_(conv.weight)
