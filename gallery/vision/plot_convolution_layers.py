@@ -46,6 +46,7 @@ torch.manual_seed(SEED)
 data = load_cifar10()
 index = int(torch.nonzero(data.train.labels == CLASSES.index(SHOWN_CLASS))[0])
 image = data.train.images[index : index + 1].float() / 255  # a batch of one
+height, width = image.shape[-2:]
 print(f"the first {SHOWN_CLASS} of the training images: shape {tuple(image.shape)}")
 
 # %%
@@ -58,10 +59,11 @@ print(f"the first {SHOWN_CLASS} of the training images: shape {tuple(image.shape
 # 27 weights, and the whole layer is one matrix product.
 conv = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1, bias=False)
 columns = F.unfold(image, kernel_size=3, padding=1)
-by_hand = (conv.weight.view(N_FILTERS, -1) @ columns).view(1, N_FILTERS, 32, 32)
+by_hand = (conv.weight.view(N_FILTERS, -1) @ columns).view(1, N_FILTERS, height, width)
+out = conv(image)
 print(f"unfolded image: {tuple(columns.shape)}, filters as rows: {N_FILTERS} x {columns.shape[1]}")
 check(
-    torch.allclose(by_hand, conv(image), atol=TOLERANCE),
+    torch.allclose(by_hand, out, atol=TOLERANCE),
     "the matrix product equals nn.Conv2d",
 )
 
@@ -110,10 +112,10 @@ plt.show()
 # at the edges the zero border differs.
 shifted = torch.zeros_like(image)
 shifted[..., SHIFT:] = image[..., :-SHIFT]
-out, out_shifted = conv(image), conv(shifted)
-inside_both = out_shifted[..., SHIFT + 1 : 31]  # output columns 5 to 30
+out_shifted = conv(shifted)
+inside_both = out_shifted[..., SHIFT + 1 : width - 1]  # windows clear of both zero borders
 check(
-    torch.allclose(inside_both, out[..., 1 : 31 - SHIFT], atol=TOLERANCE),
+    torch.allclose(inside_both, out[..., 1 : width - 1 - SHIFT], atol=TOLERANCE),
     "shifting the image shifts the convolution's output by the same amount",
 )
 
@@ -124,7 +126,7 @@ check(
 # neighbouring values, so the height and the width halve. Written out, it is a
 # reshape into 2 x 2 blocks and a maximum over each block.
 pool = nn.MaxPool2d(2)
-blocks = out.view(1, N_FILTERS, 16, 2, 16, 2)
+blocks = out.view(1, N_FILTERS, height // 2, 2, width // 2, 2)
 check(torch.equal(blocks.amax(dim=(3, 5)), pool(out)), "the block maximum equals nn.MaxPool2d")
 print(f"before pooling {tuple(out.shape)}, after {tuple(pool(out).shape)}")
 
@@ -171,18 +173,18 @@ check(
     two_convolutions == 5 and fields[:3] == [3, 4, 8],
     "after pooling, a second convolution sees 8 x 8 pixels; without, 5 x 5",
 )
-check(fields[-1] > 32, "the last convolution's field is wider than a 32 x 32 image")
+check(fields[-1] > width, "the last convolution's field is wider than a 32 x 32 image")
 
 # %%
 # The squares below draw the width of each convolution's receptive field, centred on
 # the middle of the image; the last one is wider than the image.
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
-ax.imshow(image[0].permute(1, 2, 0).numpy(), extent=(0, 32, 32, 0))
+ax.imshow(image[0].permute(1, 2, 0).numpy(), extent=(0, width, height, 0))
 conv_fields = [field for kind, field in zip(LAYER_ORDER, fields, strict=True) if kind == "conv"]
 for number, field in enumerate(conv_fields, start=1):
-    corner = 16 - field / 2
+    corner = (width / 2 - field / 2, height / 2 - field / 2)
     label = f"convolution {number}: {field} px"
-    square = plt.Rectangle((corner, corner), field, field, fill=False, lw=2, color=f"C{number}")
+    square = plt.Rectangle(corner, field, field, fill=False, lw=2, color=f"C{number}")
     square.set_label(label)
     ax.add_patch(square)
 ax.set(xlim=(-8, 40), ylim=(40, -8), xlabel="pixels", title="receptive fields")
@@ -218,8 +220,9 @@ mean = features.mean(dim=(0, 2, 3), keepdim=True)
 variance = features.var(dim=(0, 2, 3), keepdim=True, unbiased=False)
 gamma, beta = norm.weight.view(1, -1, 1, 1), norm.bias.view(1, -1, 1, 1)
 standardized = (features - mean) / torch.sqrt(variance + norm.eps)
+normalized = norm(features)  # a training batch: it also moves the running statistics
 check(
-    torch.allclose(gamma * standardized + beta, norm(features), atol=TOLERANCE),
+    torch.allclose(gamma * standardized + beta, normalized, atol=TOLERANCE),
     "the formula equals nn.BatchNorm2d in training mode",
 )
 after_mean = standardized.mean(dim=(0, 2, 3))
@@ -288,8 +291,8 @@ with torch.no_grad():
     with_bias.weight.copy_(conv.weight)
     with_bias.bias.uniform_(-1.0, 1.0)
 differences = {
-    "convolution, batch norm": norm(with_bias(batch)) - norm(conv(batch)),
-    "convolution, pooling, batch norm": norm(pool(with_bias(batch))) - norm(pool(conv(batch))),
+    "convolution, batch norm": norm(with_bias(batch)) - norm(features),
+    "convolution, pooling, batch norm": norm(pool(with_bias(batch))) - norm(pool(features)),
 }
 for name, difference in differences.items():
     print(f"{name}: largest difference the bias makes {difference.abs().max():.1e}")
