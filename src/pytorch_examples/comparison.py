@@ -1,0 +1,210 @@
+"""Comparing two measured results with their uncertainty.
+
+Two models scored on one validation set, or two loaders timed a few times, never give
+exactly the same number. Whether the gap between them is a finding or noise depends on
+its standard error, so a page that ranks two results measures the gap with one of these
+functions and prints it with that error:
+
+- :func:`paired_difference`: two models scored on the *same* examples. The difference
+  is taken example by example, so what both models find easy or hard cancels, and the
+  standard error is that of the mean per-example difference.
+- :func:`accuracy_difference`: the same for accuracy. Only the examples the two
+  classifiers disagree on move it.
+- :func:`timing_difference`: two sets of repeated timings, which are not paired. Its
+  standard error combines the spread of each set (Welch's).
+
+A difference counts as one model beating the other only when it is more than
+:data:`NOISE_LEVEL` standard errors from zero; otherwise the page reports it as within
+noise, and a check on the page (:func:`pytorch_examples.claims.check`) holds the prose
+to that. Pages that teach this:
+:ref:`sphx_glr_auto_examples_classification_plot_digits_mlp.py` (two classifiers) and
+:ref:`sphx_glr_auto_examples_data_plot_dataset_dataloader.py` (repeated timings).
+
+A standard error measures the noise of one data set or one set of timings: it says
+nothing about how much a retrained model with another seed would differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+__all__ = [
+    "NOISE_LEVEL",
+    "Difference",
+    "accuracy_difference",
+    "paired_difference",
+    "timing_difference",
+]
+
+#: How many standard errors a difference must exceed to count as more than noise:
+#: about the two-sided 95 % level of a normal distribution.
+NOISE_LEVEL = 2.0
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The difference ``a - b`` between two measured results, with its standard error.
+
+    Attributes
+    ----------
+    difference : float
+        The mean of ``a`` minus the mean of ``b``.
+    standard_error : float
+        The standard error of ``difference``.
+    count : int
+        The examples (paired) or the smaller number of repeats (timings) behind it.
+    """
+
+    difference: float
+    standard_error: float
+    count: int
+
+    @property
+    def z(self) -> float:
+        """The difference in standard errors (``inf`` when the error is zero)."""
+        if self.standard_error == 0:
+            return 0.0 if self.difference == 0 else math.copysign(math.inf, self.difference)
+        return self.difference / self.standard_error
+
+    def within_noise(self) -> bool:
+        """Whether the difference is at most :data:`NOISE_LEVEL` standard errors."""
+        return abs(self.z) <= NOISE_LEVEL
+
+    def a_lower(self) -> bool:
+        """Whether ``a`` is lower than ``b`` by more than the noise."""
+        return self.z < -NOISE_LEVEL
+
+    def a_higher(self) -> bool:
+        """Whether ``a`` is higher than ``b`` by more than the noise."""
+        return self.z > NOISE_LEVEL
+
+    def describe(self, name_a: str, name_b: str, digits: int = 4) -> str:
+        """Say the difference, its standard error and the verdict in one line.
+
+        Parameters
+        ----------
+        name_a, name_b : str
+            What ``a`` and ``b`` are, for example ``"MLP"`` and ``"softmax regression"``.
+        digits : int
+            Decimal places of the difference and its standard error.
+
+        Returns
+        -------
+        str
+            For example ``"MLP - softmax regression = -0.0123 ± 0.0040 (-3.1 standard
+            errors): MLP lower"``; ``"within noise"`` replaces the last part when the
+            difference is at most :data:`NOISE_LEVEL` standard errors.
+        """
+        if self.a_lower():
+            verdict = f"{name_a} lower"
+        elif self.a_higher():
+            verdict = f"{name_a} higher"
+        else:
+            verdict = "within noise"
+        return (
+            f"{name_a} - {name_b} = {self.difference:+.{digits}f} ± "
+            f"{self.standard_error:.{digits}f} ({self.z:+.1f} standard errors): {verdict}"
+        )
+
+
+def _as_float_vector(name: str, values: object) -> torch.Tensor:
+    tensor = torch.as_tensor(values, dtype=torch.float64).detach().cpu().flatten()
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{name} must be finite numbers")
+    return tensor
+
+
+def paired_difference(scores_a: object, scores_b: object) -> Difference:
+    """Compare two models scored on the same examples, example by example.
+
+    Parameters
+    ----------
+    scores_a, scores_b : tensor or array-like
+        One score per example for each model (a loss, or 1.0 for a correct prediction
+        and 0.0 for a wrong one), in the same order, at least two.
+
+    Returns
+    -------
+    Difference
+        The mean of ``scores_a - scores_b`` and its standard error, the standard
+        deviation of the per-example differences over the square root of their count.
+
+    Raises
+    ------
+    ValueError
+        If the two hold different numbers of scores, fewer than two, or a score that is
+        not finite.
+    """
+    a = _as_float_vector("scores_a", scores_a)
+    b = _as_float_vector("scores_b", scores_b)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"paired scores need one score per example for each model; got {a.numel()} "
+            f"and {b.numel()}"
+        )
+    if a.numel() < 2:
+        raise ValueError(f"need at least two paired scores, got {a.numel()}")
+    differences = a - b
+    standard_error = differences.std(correction=1).item() / math.sqrt(differences.numel())
+    return Difference(differences.mean().item(), standard_error, differences.numel())
+
+
+def accuracy_difference(
+    predicted_a: torch.Tensor, predicted_b: torch.Tensor, targets: torch.Tensor
+) -> Difference:
+    """Compare two classifiers' accuracy on the same examples.
+
+    The examples both get right, or both get wrong, add nothing to the difference:
+    it is (right only by ``a`` - right only by ``b``) / examples.
+
+    Parameters
+    ----------
+    predicted_a, predicted_b, targets : torch.Tensor
+        Predicted and true class indices, one per example, of the same shape.
+
+    Returns
+    -------
+    Difference
+        Accuracy of ``a`` minus accuracy of ``b``, with its paired standard error.
+    """
+    if not predicted_a.shape == predicted_b.shape == targets.shape:
+        raise ValueError(
+            "predictions and targets must have the same shape, got "
+            f"{tuple(predicted_a.shape)}, {tuple(predicted_b.shape)} and {tuple(targets.shape)}"
+        )
+    targets = targets.cpu()
+    return paired_difference(predicted_a.cpu() == targets, predicted_b.cpu() == targets)
+
+
+def timing_difference(times_a: Sequence[float], times_b: Sequence[float]) -> Difference:
+    """Compare two sets of repeated timings (or any two unpaired sets of repeats).
+
+    Parameters
+    ----------
+    times_a, times_b : sequence of float
+        Each at least two repeats of one measurement, for example seconds per batch.
+
+    Returns
+    -------
+    Difference
+        Mean of ``times_a`` minus mean of ``times_b``, with Welch's standard error
+        ``sqrt(var_a / n_a + var_b / n_b)``.
+
+    Raises
+    ------
+    ValueError
+        If either set has fewer than two repeats or a value that is not finite.
+    """
+    a = _as_float_vector("times_a", list(times_a))
+    b = _as_float_vector("times_b", list(times_b))
+    if a.numel() < 2 or b.numel() < 2:
+        raise ValueError(
+            f"need at least two repeats of each timing, got {a.numel()} and {b.numel()}"
+        )
+    variance = a.var(correction=1).item() / a.numel() + b.var(correction=1).item() / b.numel()
+    difference = a.mean().item() - b.mean().item()
+    return Difference(difference, math.sqrt(variance), min(a.numel(), b.numel()))

@@ -1,0 +1,86 @@
+import math
+
+import pytest
+import torch
+from scipy import stats
+
+from pytorch_examples.comparison import (
+    NOISE_LEVEL,
+    Difference,
+    accuracy_difference,
+    paired_difference,
+    timing_difference,
+)
+
+
+def test_the_paired_difference_has_the_paired_t_statistic():
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(200, generator=generator)
+    b = a + 0.05 * torch.randn(200, generator=generator) + 0.01
+    result = paired_difference(a, b)
+    expected = stats.ttest_rel(a.numpy(), b.numpy())
+    assert result.difference == pytest.approx((a - b).double().mean().item())
+    assert result.z == pytest.approx(expected.statistic)
+    assert result.count == 200
+
+
+def test_pairing_removes_what_both_models_share():
+    generator = torch.Generator().manual_seed(1)
+    shared = 5 * torch.randn(500, generator=generator)  # hard and easy examples
+    a = shared + 0.1 * torch.randn(500, generator=generator)
+    b = shared + 0.1 * torch.randn(500, generator=generator) + 0.1
+    paired = paired_difference(a, b)
+    unpaired = timing_difference(a.tolist(), b.tolist())
+    assert paired.a_lower()
+    assert unpaired.within_noise()
+    assert paired.standard_error < unpaired.standard_error / 10
+
+
+def test_the_accuracy_difference_counts_only_disagreements():
+    targets = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    a = torch.tensor([0, 1, 2, 0, 1, 0, 0, 2])  # right on 6
+    b = torch.tensor([0, 1, 1, 0, 0, 2, 0, 1])  # right on 6
+    result = accuracy_difference(a, b, targets)
+    only_a = 2  # indices 2 and 4
+    only_b = 2  # indices 5 and 7
+    assert result.difference == pytest.approx((only_a - only_b) / 8)
+    assert result.within_noise()
+    with pytest.raises(ValueError, match="same shape"):
+        accuracy_difference(a, b[:4], targets)
+
+
+def test_the_timing_difference_has_welchs_t_statistic():
+    fast = [1.0, 1.1, 0.9, 1.05, 0.95]
+    slow = [1.5, 1.7, 1.4, 1.6]
+    result = timing_difference(fast, slow)
+    expected = stats.ttest_ind(fast, slow, equal_var=False)
+    assert result.z == pytest.approx(expected.statistic)
+    assert result.a_lower()
+    assert result.count == 4
+
+
+@pytest.mark.parametrize(
+    ("difference", "verdict"),
+    [(-0.21, "A lower"), (0.21, "A higher"), (0.19, "within noise"), (-0.19, "within noise")],
+)
+def test_the_verdict_needs_more_than_the_noise_level(difference, verdict):
+    result = Difference(difference, 0.1, 100)
+    assert NOISE_LEVEL == 2.0
+    assert result.describe("A", "B").endswith(verdict)
+    assert result.within_noise() == (verdict == "within noise")
+
+
+def test_a_difference_without_error_is_infinitely_many_standard_errors():
+    assert Difference(0.5, 0.0, 10).z == math.inf
+    assert Difference(0.0, 0.0, 10).within_noise()
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="one score per example"):
+        paired_difference([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least two"):
+        paired_difference([1.0], [2.0])
+    with pytest.raises(ValueError, match="finite"):
+        paired_difference([1.0, math.nan], [2.0, 1.0])
+    with pytest.raises(ValueError, match="two repeats"):
+        timing_difference([1.0], [1.0, 2.0])
