@@ -131,7 +131,7 @@ def page_definitions(script, names):
 
 @pytest.fixture(scope="module")
 def loader_page():
-    return page_definitions(LOADER, ["JpegFolder", "jpeg_folder"])
+    return page_definitions(LOADER, ["JpegFolder", "jpeg_folder", "measure"])
 
 
 def write_folder(root, per_class=2):
@@ -182,3 +182,29 @@ def test_jpeg_files_are_written_from_the_tensors_when_only_those_exist(loader_pa
     assert sorted(label for _, label in dataset.files) == sorted(labels.tolist())
     assert not (root.parent / "train.partial").exists()
     assert loader_page["jpeg_folder"]() == root  # the second call finds the files
+
+
+def test_timing_leaves_out_the_warm_up_and_times_the_training_step(loader_page, monkeypatch):
+    # A fake clock: the first two batches take 25 s each (workers starting), then a
+    # batch takes 2 s to arrive and a training step 3 s. Only the steady state counts.
+    clock = types.SimpleNamespace(now=0.0)
+    served = []
+
+    def source():
+        while True:
+            clock.now += 25.0 if len(served) < 2 else 2.0
+            served.append(len(served))
+            yield torch.zeros(1), torch.zeros(1)
+
+    def train_step(images, labels):
+        clock.now += 3.0
+
+    settings = {"N_WARMUP_BATCHES": 2, "N_REPEATS": 3, "BATCHES_PER_REPEAT": 4, "BATCH_SIZE": 8}
+    for name, value in settings.items():
+        monkeypatch.setitem(loader_page, name, value)
+    monkeypatch.setitem(loader_page, "train_step", train_step)
+    monkeypatch.setitem(loader_page, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    alone, training = loader_page["measure"](source)
+    assert alone == pytest.approx([4 * 8 / (4 * 2.0)] * 3)
+    assert training == pytest.approx([4 * 8 / (4 * 5.0)] * 3)
+    assert len(served) == 2 + 2 * 3 * 4

@@ -75,11 +75,11 @@ USES = {
     "GELU": "transformers (BERT, GPT)",
     "SiLU (swish)": "modern CNNs and LLMs (EfficientNet, Llama's SwiGLU)",
 }
+max_slope = {name: derivatives[name].max().item() for name in ACTIVATIONS}
 rows = [
-    (name, values[name].min().item(), values[name].max().item(),
-     derivatives[name].max().item(), USES[name])
+    (name, values[name].min().item(), values[name].max().item(), max_slope[name], USES[name])
     for name in ACTIVATIONS
-]  # fmt: skip
+]
 print(
     format_table(
         ["activation", f"min on [-{X_LIMIT:g}, {X_LIMIT:g}]", "max", "max slope", "typical use"],
@@ -109,11 +109,15 @@ for name in ("sigmoid", "tanh"):
     )
 
 # %%
-# Through a stack of layers the chain rule multiplies the slopes. Even at the
-# sigmoid's best point each layer multiplies the gradient by 1/4 at most; the
-# gradient of ``depth`` nested sigmoids at 0 shows it shrinking geometrically. ReLU's
-# slope is exactly 1 for every positive input (and 0 for negative ones), so it never
-# shrinks a gradient that passes: one reason deep networks use it.
+# Through a stack of layers the chain rule multiplies the layers' derivatives, and
+# each of those is the activation's slopes, one per unit, times the layer's weight
+# matrix. The activation's share is at most 1/4 per unit for the sigmoid, even at its
+# best point; the weights' share depends on their size and can offset it or make it
+# worse. The gradient of ``depth`` nested sigmoids at 0, with no weights between
+# them, isolates the activation's share and shows it shrinking the gradient
+# geometrically. ReLU's slope is exactly 1 for every positive input (and 0 for
+# negative ones), so its share never shrinks a gradient that passes: one reason deep
+# networks use it.
 nested = []
 for depth in DEPTHS:
     point = torch.tensor(0.0, requires_grad=True)

@@ -80,15 +80,31 @@ check(
 # Slicing a tensor also gives a view (as reshaping does when it can), so writing through a
 # slice writes into the original; ``.clone()`` makes an independent copy.
 matrix = torch.zeros(2, 3)
-row = matrix[0]
+row = matrix[1]
 row[:] = 7.0
-independent = matrix[1].clone()
+independent = matrix[0].clone()
 independent[:] = 9.0
 print(matrix)
-print("row shares memory with matrix:", row.data_ptr() == matrix.data_ptr())
 check(
-    (matrix[0] == 7).all() and (matrix[1] == 0).all(),
+    (matrix[1] == 7).all() and (matrix[0] == 0).all(),
     "writing through the slice changed the matrix; writing to the clone did not",
+)
+
+# %%
+# A view and its base share one block of memory, their *storage*, but a view need not
+# start where the storage starts: ``data_ptr()`` is the address of a tensor's first
+# element, and row 1 begins ``storage_offset()`` elements in. So different
+# ``data_ptr()`` values do not mean separate memory; to ask whether a view shares its
+# base's memory, compare the addresses of their storages.
+print("row 1 starts", row.storage_offset(), "elements of", row.element_size(), "bytes in")
+print("data_ptr, row 1 minus matrix:", row.data_ptr() - matrix.data_ptr(), "bytes")
+base = matrix.untyped_storage().data_ptr()
+row_shares = row.untyped_storage().data_ptr() == base
+clone_shares = independent.untyped_storage().data_ptr() == base
+print("same storage as the matrix: row 1", row_shares, "| clone", clone_shares)
+check(
+    row.data_ptr() != matrix.data_ptr() and row_shares and not clone_shares,
+    "row 1 shares the matrix's storage although its data_ptr differs; the clone does not",
 )
 
 # %%

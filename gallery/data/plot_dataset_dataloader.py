@@ -13,7 +13,8 @@ CIFAR-10 JPEG files and measures it. You will learn:
 * how to build an augmentation pipeline with ``transforms.v2``;
 * what the ``DataLoader`` options do, and how to make its batches reproducible;
 * how many images per second it delivers with 0, 1 and 2 workers, next to the
-  decode-once tensor cache, and when the loader is what holds training back.
+  decode-once tensor cache, and when the loader is what holds training back;
+* how to time it: warm up, repeat, and call a difference within the noise a tie.
 """
 
 # %%
@@ -24,12 +25,12 @@ CIFAR-10 JPEG files and measures it. You will learn:
 import os
 import shutil
 import time
+from itertools import islice
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.ticker import NullFormatter, ScalarFormatter
 from PIL import Image
 from torch import nn
 from torch.nn import functional as F
@@ -38,6 +39,7 @@ from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
 from pytorch_examples.claims import check
+from pytorch_examples.comparison import timing_difference
 from pytorch_examples.data.cifar10 import (
     CLASSES,
     channel_stats,
@@ -56,7 +58,9 @@ BATCH_SIZE = 128
 PADDING = 4  # largest shift of the random crop, in pixels
 N_AUGMENTED = 7  # augmented copies of one image in the figure
 WORKER_COUNTS = (0, 1, 2)
-N_TIMED_BATCHES = 6  # batches per throughput measurement
+N_WARMUP_BATCHES = 2  # untimed batches at the start of each measured stream
+N_REPEATS = 5  # timed windows per source, alone and feeding training
+BATCHES_PER_REPEAT = 2  # batches per timed window
 START_METHOD = "fork"  # how worker processes start; see "Workers" below
 LEARNING_RATE = 0.05
 TRAINING_THREADS = 1  # threads of the timed training step; see "How fast?"
@@ -64,8 +68,10 @@ TRAINING_THREADS = 1  # threads of the timed training step; see "How fast?"
 torch.manual_seed(SEED)
 started = time.perf_counter()
 cache = load_cifar10()
-print(f"tensor cache: {tuple(cache.train.images.shape)} {cache.train.images.dtype}, "
-      f"loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
+print(
+    f"tensor cache: {tuple(cache.train.images.shape)} {cache.train.images.dtype}, "
+    f"loaded in {time.perf_counter() - started:.1f} s"
+)
 # Every fifth image, for a fifth of the cost: normalization needs only rough values.
 mean, std = channel_stats(cache.train.images[::5])
 
@@ -158,9 +164,8 @@ check(
 # float and standardizes each channel with the training statistics. Each call draws
 # new random numbers, so the same photo comes out differently every epoch:
 augment = v2.Compose([v2.RandomCrop(32, padding=PADDING), v2.RandomHorizontalFlip()])
-to_input = v2.Compose([
-    v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean.tolist(), std.tolist()),
-])  # fmt: skip
+standardize = v2.Normalize(mean.tolist(), std.tolist())
+to_input = v2.Compose([v2.ToDtype(torch.float32, scale=True), standardize])
 
 fig = plot_image_grid(
     torch.stack([image] + [augment(image) for _ in range(N_AUGMENTED)]),
@@ -232,8 +237,16 @@ check(
 # 0, 1 and 2 workers, and the tensor cache, whose batches are cut from the decoded
 # tensor and augmented and normalized as whole batches
 # (:func:`~pytorch_examples.data.cifar10.random_crop_flip`). The training step is that
-# of a small CNN. Each measurement times ``N_TIMED_BATCHES`` batches from a fresh
-# start, so the loader's times include starting its workers.
+# of a small CNN.
+#
+# Each source is timed as one stream of batches. The first ``N_WARMUP_BATCHES`` are not
+# timed: they pay for starting the workers and for first calls, which a long training
+# run pays once. Then ``N_REPEATS`` windows of ``BATCHES_PER_REPEAT`` batches are timed
+# with the source alone, and as many with a training step on every batch; their spread
+# shows how far one measurement can be trusted.
+# :func:`~pytorch_examples.comparison.timing_difference` compares two sources by the
+# difference of their mean rates and its standard error, and a difference of at most
+# two standard errors counts as within noise, not as a win.
 #
 # The timed code runs with ``torch.set_num_threads(TRAINING_THREADS)``, one thread.
 # PyTorch would otherwise spread each training step over every core, and the workers
@@ -251,11 +264,21 @@ def cache_batches():
 
 
 model = nn.Sequential(
-    nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
-    nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, len(CLASSES)),
-)  # fmt: skip
+    nn.Conv2d(3, 16, 3, padding=1),
+    nn.BatchNorm2d(16),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3, padding=1),
+    nn.BatchNorm2d(32),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.Conv2d(32, 64, 3, padding=1),
+    nn.BatchNorm2d(64),
+    nn.ReLU(),
+    nn.AdaptiveMaxPool2d(1),
+    nn.Flatten(),
+    nn.Linear(64, len(CLASSES)),
+)
 optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.9)
 
 
@@ -267,15 +290,20 @@ def train_step(images: torch.Tensor, labels: torch.Tensor) -> None:
     optimizer.step()
 
 
-def images_per_second(batches, step=None) -> float:
-    """Rate at which ``N_TIMED_BATCHES`` batches arrive (and go through ``step``)."""
-    started = time.perf_counter()
-    batches = iter(batches)
-    for _ in range(N_TIMED_BATCHES):
-        images, labels = next(batches)
-        if step is not None:
-            step(images, labels)
-    return N_TIMED_BATCHES * BATCH_SIZE / (time.perf_counter() - started)
+def measure(source) -> tuple[list[float], list[float]]:
+    """Images per second in each timed window of one stream: alone, then feeding training."""
+    batches = iter(source())
+    for _ in range(N_WARMUP_BATCHES):
+        next(batches)
+    alone, training = [], []
+    for step, rates in ((None, alone), (train_step, training)):
+        for _ in range(N_REPEATS):
+            started = time.perf_counter()
+            for images, labels in islice(batches, BATCHES_PER_REPEAT):
+                if step is not None:
+                    step(images, labels)
+            rates.append(BATCHES_PER_REPEAT * BATCH_SIZE / (time.perf_counter() - started))
+    return alone, training  # the loader's workers stop when ``batches`` goes
 
 
 load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -283,55 +311,100 @@ print(f"this machine: {os.cpu_count()} CPU cores, load average {load:.1f} before
 threads = torch.get_num_threads()
 torch.set_num_threads(TRAINING_THREADS)
 train_step(*next(cache_batches()))  # the first step pays one-time costs; not timed
-sources = {f"loader, num_workers={n}": (lambda n=n: make_loader(n)) for n in WORKER_COUNTS}
+loader_name = {n: f"loader, num_workers={n}" for n in WORKER_COUNTS}
+sources = {loader_name[n]: (lambda n=n: make_loader(n)) for n in WORKER_COUNTS}
 sources["tensor cache"] = cache_batches
 alone, training = {}, {}
 for name, source in sources.items():
-    alone[name] = images_per_second(source())
-    training[name] = images_per_second(source(), train_step)
+    alone[name], training[name] = measure(source)
 torch.set_num_threads(threads)  # restore the default for the rest of the session
 consumed = training["tensor cache"]  # what training takes when data costs almost nothing
-print(format_table(
-    ["source", "images/s alone", "images/s with training", "keeps up with training"],
-    [[name, alone[name], training[name], "yes" if alone[name] >= consumed else "no"]
-     for name in sources],
-    digits=0,
-))  # fmt: skip
+
+
+def keeps_up(name: str) -> str:
+    """Whether the source alone delivers more images per second than training consumes."""
+    margin = timing_difference(alone[name], consumed)
+    return "yes" if margin.a_higher() else "no" if margin.a_lower() else "within noise"
+
+
+def spread(rates: list[float]) -> str:
+    return f"{np.mean(rates):.0f} ({min(rates):.0f}-{max(rates):.0f})"
+
+
+print(f"images per second, mean (min-max) of {N_REPEATS} windows of {BATCHES_PER_REPEAT} batches")
+rows = [[name, spread(alone[name]), spread(training[name]), keeps_up(name)] for name in sources]
+print(format_table(["source", "alone", "feeding training", "keeps up with training"], rows))
+
+# %%
+# The differences, in images per second, with their standard errors and verdicts:
+# first what workers add, then the two claims the text below rests on.
+workers = {n: f"{n} worker" + ("" if n == 1 else "s") for n in WORKER_COUNTS}
+for phase, rates in (("alone", alone), ("feeding training", training)):
+    for n in WORKER_COUNTS[1:]:
+        gain = timing_difference(rates[loader_name[n]], rates[loader_name[0]])
+        print(f"{phase + ':':17} {gain.describe(workers[n], workers[0], digits=0)}")
+cache_leads = {
+    n: timing_difference(alone["tensor cache"], alone[loader_name[n]]) for n in WORKER_COUNTS
+}
+closest = min(WORKER_COUNTS, key=lambda n: cache_leads[n].z)
+print(f"{'alone:':17} {cache_leads[closest].describe('cache', workers[closest], digits=0)}")
 check(
-    alone["tensor cache"] > max(alone[f"loader, num_workers={n}"] for n in WORKER_COUNTS),
+    all(lead.a_higher() for lead in cache_leads.values()),
     "the tensor cache delivers more images per second than the loader with any worker count",
 )
+serial = timing_difference(training[loader_name[0]], consumed)
+print(f"{'feeding training:':17} {serial.describe(workers[0], 'cache', digits=0)}")
+check(
+    serial.a_lower(),
+    "with 0 workers, training gets fewer images per second than from the tensor cache",
+)
 
-fig, ax = plt.subplots(figsize=(8, 3.5))
-positions = np.arange(len(sources))
-for offset, rates, label in ((-0.2, alone, "source alone"), (0.2, training, "feeding training")):
-    bars = ax.barh(positions + offset, list(rates.values()), height=0.4, label=label)
-    ax.bar_label(bars, fmt="%.0f", padding=2, fontsize=8)
-ax.axvline(consumed, color="0.3", ls="--", lw=1, label="training fed by the cache")
-ax.set_yticks(positions, list(sources))
-ax.invert_yaxis()
-ax.set(xlabel="images per second (log scale)", xscale="log")
-ax.set_xlim(right=3 * max(alone.values()))  # room for the numbers
-ax.xaxis.set_major_formatter(ScalarFormatter())
-ax.xaxis.set_minor_formatter(NullFormatter())
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharex=True, sharey=True)
+# The scale fits the loaders and training; the cache alone is far beyond them.
+loader_rates = [*(alone[loader_name[n]] for n in WORKER_COUNTS), *training.values()]
+right = 1.15 * max(map(max, loader_rates))
+for ax, rates, title in zip(axes, (alone, training), ("alone", "feeding training"), strict=True):
+    for row, values in enumerate(rates.values()):
+        if max(values) > right:
+            note = f"mean {np.mean(values):.0f}, off the scale"
+            ax.text(right, row, note, ha="right", va="center", fontsize=8, backgroundcolor="w")
+            continue
+        ax.barh(row, np.mean(values), height=0.6, color="C0", alpha=0.3)
+        ax.plot(values, [row] * len(values), "o", ms=4, color="C0", alpha=0.8)
+    ax.axvline(np.mean(consumed), color="0.3", ls="--", lw=1, label="training fed by the cache")
+    ax.set(title=title, xlabel="images per second", xlim=(0, right))
+axes[0].set_yticks(range(len(sources)), list(sources))
+axes[0].invert_yaxis()
+axes[1].legend(fontsize=8, loc="upper right")
 fig.tight_layout()
 plt.show()
 
 # %%
 # Reading the numbers
 # -------------------
-# The dashed line is what training consumed when fed by the tensor cache, the cheapest
-# source (on a busy machine, a short measurement like this one can rank the sources
-# differently from run to run). A source whose bar *alone* ends left of it cannot
-# deliver that many images: it is the bottleneck, and training waits for it. The table's
-# last column says which sources keep up on the machine that built this page; the load
-# average printed above says how busy that machine was. A source that keeps up can still
-# slow training when both need the same CPU cores, since every JPEG a worker decodes is
-# CPU time the training step does not get: compare the *feeding training* bars with the
-# dashed line. Workers help only as far as there are idle cores to run them on, and a
-# faster training step moves the dashed line to the right: a loader that keeps up with
-# this small CNN on a CPU may fall behind a model trained on a GPU.
+# Each dot is one timed window, each bar the mean of a source's windows, and the dashed
+# line the mean rate at which training consumed batches from the tensor cache, the
+# cheapest source. A source whose bar *alone* ends left of the line is the bottleneck:
+# training waits for it. The table's last column says which sources keep up on the
+# machine that built this page.
+#
+# With 0 workers one process decodes a batch and then trains on it, so every step also
+# pays for decoding and per-image transforms, which cost far more than the cache's few
+# tensor operations: training gets fewer images per second from the loader than from
+# the cache. What workers add depends on the machine. A worker decodes in its own
+# process while training runs, which pays only if a core is idle to run it: with cores
+# to spare each worker adds images per second; when the cores are busy, workers and
+# training take turns on them, and the gain shrinks, vanishes, or turns into a loss,
+# since a worker also costs the passing of each batch between processes. The verdicts
+# above are this build's; the core count and load average printed before the timings
+# say which case it was. The sources are timed one after another, so a change of load
+# between them, which the spread of one source's windows cannot show, can shift a
+# whole row.
+#
+# A source that keeps up can still slow training when both need the same cores: compare
+# the *feeding training* bars with the dashed line. A faster training step moves the
+# line to the right: a loader that keeps up with this small CNN on a CPU may fall
+# behind a model trained on a GPU.
 #
 # The tensor cache sidesteps the question: it decodes every image once, keeps the
 # result in memory, and augments whole batches with a few tensor operations. That

@@ -91,13 +91,37 @@ def train_full_batch(
 # %%
 # First try: raw x
 # ----------------
-# The loss is a bowl whose curvature is :math:`2\,\overline{x^2}` along :math:`w` and
-# :math:`2` along :math:`b`. A step is stable only if the learning rate is below
+# The loss is a quadratic bowl. Differentiating it twice gives its *Hessian* in
+# :math:`(w, b)`, the same at every point:
+#
+# .. math::
+#
+#    H = \begin{pmatrix} 2\,\overline{x^2} & 2\,\bar x \\ 2\,\bar x & 2 \end{pmatrix}.
+#
+# The diagonal is the curvature along :math:`w` and along :math:`b`; the off-diagonal
+# :math:`2\bar x` couples them, so that a step in :math:`w` changes the slope in
+# :math:`b`. This page's x is spread evenly around 0, so :math:`\bar x` is 0 up to
+# rounding and :math:`H` is diagonal: :math:`w` and :math:`b` move independently, each
+# at its own pace. A step is stable only if the learning rate is below
 # :math:`2/\text{curvature}` in every direction, so the steep direction :math:`w`
-# sets the rate, and along :math:`b` each step then covers only a tiny fraction
+# sets the rate, and along :math:`b` each step then covers only the fraction
 # :math:`2\eta` of the remaining distance.
-curvature_w = 2 * (x**2).mean().item()
-curvature_b = 2.0
+def mean_squared_error(params: torch.Tensor) -> torch.Tensor:
+    return ((params[0] * x + params[1] - y) ** 2).mean()
+
+
+hessian = torch.autograd.functional.hessian(mean_squared_error, torch.zeros(2))
+by_formula = 2 * torch.tensor([[(x**2).mean(), x.mean()], [x.mean(), 1.0]])
+print(f"mean of x: {x.mean().item():.1e}; Hessian by autograd:\n{hessian}")
+check(
+    torch.allclose(hessian, by_formula, atol=1e-6 * hessian.abs().max().item()),
+    "autograd's Hessian is the formula above, up to float32 rounding",
+)
+check(
+    abs(x.mean()) < 1e-6 * x.abs().max(),
+    "the mean of x is 0 up to rounding, so the Hessian is diagonal",
+)
+curvature_w, curvature_b = hessian[0, 0].item(), hessian[1, 1].item()
 print(f"curvature along w: {curvature_w:.1f}, along b: {curvature_b:.1f}")
 print(f"largest stable learning rate: {2 / curvature_w:.2e}")
 
@@ -134,7 +158,8 @@ plt.show()
 # %%
 # Second try: standardized x
 # --------------------------
-# With :math:`x' = (x - \bar x)/s_x` the curvature is about 2 in both directions, so a
+# With :math:`x' = (x - \bar x)/s_x` the curvature is about 2 in both directions, and
+# the mean of :math:`x'` is 0 whatever the data, so the two stay independent; a
 # learning rate of 0.1 shrinks the error by about a factor :math:`1 - 2\eta = 0.8`
 # per step in both. We fit :math:`\hat y = w' x' + b'` and convert back:
 # :math:`w = w'/s_x` and :math:`b = b' - w' \bar x / s_x`.

@@ -172,13 +172,50 @@ plt.show()
 # -----------
 # Each point pulls on the fit with a force proportional to :math:`|r|^{m-1}`: for
 # :math:`m = 2` a residual of 150 pulls 150 times harder than a residual of 1, for
-# :math:`m = 1` all points pull equally hard, and the fit settles where about as many
-# points lie above the line as below it, like a median. The price of :math:`m = 1`
-# is the kink at zero: the gradient never shrinks, so gradient descent needs a
-# decaying step. Huber keeps the smooth quadratic bowl for residuals below
-# :math:`\delta` and the constant pull beyond it.
+# :math:`m = 1` all points pull equally hard. The derivative of the mean absolute
+# error in :math:`b` is then (points below the line - points above it) / n, and a
+# point exactly on the line, at the kink of :math:`|r|`, can add anything between
+# :math:`-1/n` and :math:`1/n`. At the minimum that derivative must be able to be
+# zero, so there the numbers of points above and below the line differ by at most the
+# number of points on it, like a median. The loss is piecewise linear in
+# :math:`(w, b)`, so its minimum is reached at a corner, where the line passes through
+# two of the points: trying every pair of points finds the best line exactly.
+# Gradient descent stops close to that line, not on it, so the two points on the best
+# line end up above or below the line it finds.
+#
+# The price of :math:`m = 1` is the kink at zero: the gradient never shrinks, so
+# gradient descent needs a decaying step. Huber keeps the smooth quadratic bowl for
+# residuals below :math:`\delta` and the constant pull beyond it.
+first, second = torch.triu_indices(N_POINTS, N_POINTS, offset=1)
+x64, y64 = x.double(), y.double()  # so that the pair's own residuals are nearly exactly 0
+pair_slopes = (y64[second] - y64[first]) / (x64[second] - x64[first])
+pair_intercepts = y64[first] - pair_slopes * x64[first]
+pair_residuals = y64 - pair_slopes[:, None] * x64 - pair_intercepts[:, None]
+best = pair_residuals.abs().mean(dim=1).argmin()
+best_slope, best_intercept = pair_slopes[best].item(), pair_intercepts[best].item()
+
+
+def count_sides(residuals: torch.Tensor) -> tuple[int, int, int]:
+    """Points above, below and on the line (residual within 1e-9 of zero)."""
+    on = residuals.abs() < 1e-9
+    return int((residuals[~on] > 0).sum()), int((residuals[~on] < 0).sum()), int(on.sum())
+
+
+above, below, on = count_sides(pair_residuals[best])
+print(f"best line, slope {best_slope:.3f}: {above} points above, {below} below, {on} on it")
+check(
+    abs(above - below) <= on,
+    "at the minimum, the counts above and below differ by at most the points on the line",
+)
 slope, intercept = fits["absolute (m = 1)"]
-residuals = y - (slope * x + intercept)
-above, below = int((residuals > 0).sum()), int((residuals < 0).sum())
-print(f"absolute-loss line: {above} points above, {below} below")
-check(abs(above - below) <= 2, "about as many points lie above the absolute-loss line as below")
+descent_residuals = y64 - (slope * x64 + intercept)
+above, below, on = count_sides(descent_residuals)
+print(f"gradient descent's line, slope {slope:.3f}: {above} above, {below} below, {on} on it")
+check(
+    pair_residuals[best].abs().mean() <= descent_residuals.abs().mean(),
+    "the best line's loss is no higher than that of gradient descent's line",
+)
+check(
+    abs(slope - best_slope) < 0.01 and abs(intercept - best_intercept) < 0.1,
+    "gradient descent ends within 0.01 (slope) and 0.1 (intercept) of the best line",
+)
