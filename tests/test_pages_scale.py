@@ -210,6 +210,15 @@ def test_every_ddp_rank_stores_a_whole_copy_of_the_model(ddp_page):
     assert ddp_bytes == [one_copy_bytes(ddp_page)] * ddp_page["N_PROCESSES"]
 
 
+def test_ddp_buckets_add_a_copy_of_the_gradients_unless_the_gradients_are_views(ddp_page):
+    copy, n_processes = one_copy_bytes(ddp_page), ddp_page["N_PROCESSES"]
+    gradients = copy // 3  # parameters, gradients and momentum are the same size
+    default = [report["total_bytes"] for report in ddp_page["ddp"]["reports"]]
+    views = [report["total_bytes"] for report in ddp_page["views"]["reports"]]
+    assert default == [copy + gradients] * n_processes
+    assert views == [copy] * n_processes
+
+
 def test_fsdp_ranks_store_one_copy_of_the_model_between_them(fsdp_page):
     copy = one_copy_bytes(fsdp_page)
     fsdp_bytes = [report["held_bytes"] for report in fsdp_page["fsdp"]["reports"]]

@@ -8,8 +8,8 @@ must not endanger the machine. This page trains a small network for a few epochs
 saves a checkpoint after each, and shows:
 
 * why a checkpoint holds ``state_dict`` objects and not the pickled model;
-* why :func:`torch.load` reads with ``weights_only=True`` by default: a full unpickle
-  runs code stored in the file;
+* why to load with ``weights_only=True``: a full unpickle calls any function the file
+  names, while ``weights_only=True`` calls only those on an allow-list;
 * how to save atomically, so that a crash during a save leaves the previous checkpoint
   intact;
 * what a truncated, untrusted or mismatched checkpoint reports when it is loaded.
@@ -28,10 +28,12 @@ import os
 import pickle
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.serialization import get_safe_globals
 from torch.utils.data import DataLoader, TensorDataset
 
 from pytorch_examples.claims import check
@@ -85,7 +87,9 @@ except AttributeError as error:
 renamed = importlib.import_module("regressor_code").SineRegressor(
     nn.Linear(1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1)
 )
-print("state_dict:", renamed.load_state_dict(torch.load(WORK / "state_dict.pt")))
+print(
+    "state_dict:", renamed.load_state_dict(torch.load(WORK / "state_dict.pt", weights_only=True))
+)
 sys.path.remove(str(WORK))
 del sys.modules["regressor_code"]
 
@@ -108,20 +112,37 @@ class RunsOnLoad:
 untrusted = WORK / "untrusted.pt"
 torch.save({"weights": whole.state_dict(), "extra": RunsOnLoad()}, untrusted)
 try:
-    torch.load(untrusted)  # weights_only=True, the default
+    torch.load(untrusted, weights_only=True)
 except pickle.UnpicklingError as error:
-    refused = [line for line in str(error).splitlines() if "Unsupported global" in line]
-    print("weights_only=True refuses:", refused[0].strip())
+    print("weights_only=True refuses the file; from torch's message:")
+    for line in str(error).splitlines():
+        if "Unsupported global" in line or "changed the default" in line:
+            print("  ", line.strip().split(". ")[0])
 print("weights_only=False runs it:")
 torch.load(untrusted, weights_only=False)
+added = Counter(item.__module__ for item in get_safe_globals())
+print("allow-list entries added with add_safe_globals, by module:", dict(added))
 
 # %%
-# With ``weights_only=True``, :func:`torch.load` rebuilds only tensors, primitive
-# types, dictionaries, lists and tuples, and the types you allow with
-# :func:`torch.serialization.add_safe_globals`, so it calls nothing the file chooses.
-# Load any file you did not write yourself that way; ``weights_only=False`` is for
-# files you trust as you trust code you run. Every checkpoint below loads with the
-# default.
+# ``weights_only=True`` does not stop :func:`torch.load` from calling functions the
+# file names: it calls only those on an allow-list. The list holds torch's functions
+# that rebuild tensors, a few types (``OrderedDict``, ``set``, ``torch.Size``, the
+# dtypes) and what :func:`torch.serialization.add_safe_globals` adds; torch has added
+# some itself, counted by module in the last line. ``print`` is not on the list. The
+# default has been ``weights_only=True`` since PyTorch 2.6, as torch's message says;
+# this page passes it anyway, because earlier versions default to ``False`` and the
+# environment variable ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` switches the default off.
+# ``weights_only=False`` is for files you trust as you trust code you run.
+#
+# The allow-list protects only as well as the unpickler enforces it, and crafted files
+# have got past it: with ``weights_only=True``, `CVE-2025-32434
+# <https://nvd.nist.gov/vuln/detail/CVE-2025-32434>`__ ran code in PyTorch up to
+# ``2.5.1`` (fixed in ``2.6.0``), and `CVE-2026-24747
+# <https://nvd.nist.gov/vuln/detail/CVE-2026-24747>`__ could corrupt memory, a
+# possible way to run code, before ``2.10.0``. Keep torch up to date (this project
+# requires ``2.14``). Take weights from a source you do not trust in a format with
+# no functions to call, such as `safetensors <https://huggingface.co/docs/safetensors/index>`__,
+# which stores tensors and a JSON header and nothing else.
 #
 # Saving atomically
 # -----------------

@@ -15,6 +15,8 @@ with the ``gloo`` backend, while the site is built, and shows:
 * that two processes with batch ``b`` each train as one process with batch ``2b``
   does, up to float rounding;
 * why only rank 0 logs and saves, and how the other ranks load its checkpoint;
+* what each process stores, and the copy of the gradients that
+  ``gradient_as_bucket_view=True`` saves;
 * the commands for several GPUs and several machines, and what changes there.
 
 Every DDP process stores the whole model; :ref:`sphx_glr_auto_examples_scale_plot_fsdp.py`
@@ -67,6 +69,9 @@ SCRIPT = "train_ddp.py"
 # 3. a ``DistributedSampler`` picks this process's share of each epoch's shuffle;
 # 4. only rank 0 logs the loss and saves the checkpoint.
 #
+# A comm hook, DDP's way to change how gradients are averaged, keeps the usual
+# averaging and only notes DDP's buffers, for the memory count at the end.
+#
 # The page writes the script to a temporary folder and runs it in new processes,
 # because code started by ``torchrun`` must live in a file. Without ``torchrun`` the
 # same script trains in one ordinary process.
@@ -84,6 +89,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
@@ -96,6 +102,7 @@ parser.add_argument("--epochs", type=int, default=3)
 parser.add_argument("--lr", type=float, default=0.05)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--backend", choices=["gloo", "nccl"], default="gloo")
+parser.add_argument("--grad-views", action="store_true", help="gradient_as_bucket_view=True")
 
 
 def log(rank, message):
@@ -104,12 +111,10 @@ def log(rank, message):
     sys.stdout.flush()
 
 
-def held_bytes(model, optimizer):
-    """Bytes of parameters, gradients and optimizer state stored in this process."""
-    params = list(model.parameters())
-    tensors = params + [p.grad for p in params if p.grad is not None]
-    tensors += [t for state in optimizer.state.values() for t in state.values()]
-    return sum(t.numel() * t.element_size() for t in tensors if torch.is_tensor(t))
+def stored_bytes(tensors):
+    """Bytes of the memory behind ``tensors``, each block once: a view adds nothing."""
+    blocks = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+    return sum(blocks.values())
 
 
 @record  # puts a failing rank's traceback into torchrun's error report
@@ -139,9 +144,17 @@ def main():
     torch.manual_seed(args.seed)
     model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
                           nn.Linear(64, 1)).to(device)
+    buckets = {}  # DDP's flat buffers for averaging gradients, by bucket index
     if distributed:
         model = DistributedDataParallel(
-            model, device_ids=[local_rank] if device.type == "cuda" else None)
+            model, device_ids=[local_rank] if device.type == "cuda" else None,
+            gradient_as_bucket_view=args.grad_views)
+
+        def allreduce_noting_buckets(state, bucket):
+            buckets[bucket.index()] = bucket.buffer()  # then DDP's usual averaging
+            return allreduce_hook(state, bucket)
+
+        model.register_comm_hook(None, allreduce_noting_buckets)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     if rank == 0:
         log(rank, f"{world_size} process(es) x {args.batch_size} = "
@@ -156,6 +169,7 @@ def main():
             inputs, targets = inputs.to(device), targets.to(device)
             loss = nn.functional.mse_loss(model(inputs), targets)
             optimizer.zero_grad()
+            buckets.clear()  # keep the buffers of the last step only
             loss.backward()  # DDP averages the gradients of all processes here
             optimizer.step()
             totals += torch.stack([loss.detach() * len(targets),
@@ -180,8 +194,15 @@ def main():
         loaded = torch.load(path, map_location=device, weights_only=True)
         matches = all(torch.equal(loaded[k], v) for k, v in state.items())
         log(rank, f"loaded rank 0's checkpoint: equal to my copy: {matches}")
-    report = {"shards": shards, "held_bytes": held_bytes(model, optimizer),
-              "checkpoint_matches": matches}
+    params = list(model.parameters())
+    model_tensors = params + [p.grad for p in params]
+    model_tensors += [t for state in optimizer.state.values() for t in state.values()
+                      if torch.is_tensor(t)]
+    report = {"shards": shards, "checkpoint_matches": matches,
+              "held_bytes": stored_bytes(model_tensors),
+              "gradient_bytes": stored_bytes([p.grad for p in params]),
+              "bucket_bytes": stored_bytes(buckets.values()),
+              "total_bytes": stored_bytes(model_tensors + list(buckets.values()))}
     torch.save(report, args.out / f"report_rank{rank}.pt")
     if distributed:
         dist.destroy_process_group()
@@ -199,7 +220,10 @@ if __name__ == "__main__":
 # picks a free port on this machine for the processes to meet. The page starts it
 # with :func:`~pytorch_examples.processes.run_command`, which waits with a timeout:
 # if a rank fails, ``torchrun`` stops the others and the page raises with the failed
-# rank's error; if the run hangs, it kills ``torchrun`` and every process it started.
+# rank's error. If the run hangs, ``run_command`` asks ``torchrun`` to stop, which it
+# passes on to the ranks, and after a grace period kills every process of the run
+# still alive: ``torchrun`` starts each rank in a session of its own, so killing
+# ``torchrun``'s process group alone would leave the ranks running.
 
 
 def run_training(name: str, n_processes: int | None, batch_size: int, *extra: str) -> dict:
@@ -276,15 +300,38 @@ check(
 )
 
 # %%
+# Memory per process
+# ------------------
 # Each DDP process holds a whole copy of the model: it stores the parameters, their
-# gradients and the optimizer's momentum in full, as the single process does.
-held = [report["held_bytes"] for report in ddp["reports"] + single["reports"]]
-print("bytes of parameters, gradients and momentum stored after training:")
-print(format_table(["", *ranks, "one process"], [("bytes", *held)]))
+# gradients and the optimizer's momentum in full, as the single process does. DDP
+# adds its buckets: flat buffers into which it copies the gradients to average them,
+# a bucket at a time, so by default a second copy of the gradients. With
+# ``gradient_as_bucket_view=True`` the gradients are views into the buckets instead.
+# A third run sets it. The table counts, after training, the bytes of the memory
+# blocks behind each group of tensors, a block shared by a view once; it leaves out
+# activations, the data and the buffers of the communication backend.
+views = run_training("ddp_views", N_PROCESSES, BATCH_PER_PROCESS, "--grad-views")
+labelled = [(f"DDP, rank {rank}", report) for rank, report in enumerate(ddp["reports"])]
+labelled += [(f"DDP views, rank {rank}", report) for rank, report in enumerate(views["reports"])]
+labelled += [("one process", single["reports"][0])]
+rows = [(name, r["held_bytes"], r["bucket_bytes"], r["total_bytes"]) for name, r in labelled]
+print(format_table(["process", "params, grads, momentum", "buckets", "total"], rows))
 check(
-    len(set(held)) == 1,
+    len({held for _, held, *_ in rows}) == 1,
     "every DDP process holds as many bytes of parameters, gradients and momentum "
     "as the single process",
+)
+check(
+    all(
+        r["bucket_bytes"] == r["gradient_bytes"] > 0
+        and r["total_bytes"] == r["held_bytes"] + r["bucket_bytes"]
+        for r in ddp["reports"]
+    ),
+    "by default, the buckets are a second copy of the gradients, as many bytes again",
+)
+check(
+    all(r["total_bytes"] == single["reports"][0]["total_bytes"] for r in views["reports"]),
+    "with gradient_as_bucket_view=True, a DDP process holds as many bytes as the single process",
 )
 
 # %%

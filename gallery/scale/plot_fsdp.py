@@ -183,7 +183,8 @@ if __name__ == "__main__":
 # ----------------------
 # ``torchrun --standalone`` starts the processes on this machine, through
 # :func:`~pytorch_examples.processes.run_command` as on the DDP page: if a rank fails,
-# the page raises with its error; if the run hangs, every process is killed.
+# the page raises with its error; if the run hangs, ``torchrun`` and every rank are
+# stopped.
 
 
 def run_training(name: str, n_processes: int | None, batch_size: int) -> dict:

@@ -65,8 +65,8 @@ def make_model(hidden: int = HIDDEN) -> nn.Sequential:
 # moments, the scheduler's position, the global generator that dropout draws from,
 # and the generator that shuffles the data. The checkpoint holds all of it, as
 # ``state_dict`` objects and tensors, so that it loads with ``weights_only=True``.
-# ``save_checkpoint`` is the atomic save of the previous page, shortened: it writes a
-# temporary file and renames it over the checkpoint.
+# ``save_checkpoint`` is the atomic save of the previous page: it writes a temporary
+# file, renames it over the checkpoint, and removes it if the save fails.
 
 
 def new_run(seed: int) -> dict:
@@ -112,11 +112,15 @@ def restore(run: dict, state: dict, random_states: bool = True) -> None:
 def save_checkpoint(state: dict, path: Path) -> None:
     """Write to a temporary file, then rename it over ``path`` in one step."""
     temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as file:
-        torch.save(state, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as file:
+            torch.save(state, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 # %%
@@ -184,6 +188,17 @@ check(
     all(equal for *_, equal in rows),
     "the resumed run ends bit for bit equal to the run that never stopped",
 )
+
+# %%
+# This holds on the CPU, where this page runs. On a GPU, restoring the state is not
+# enough: some CUDA kernels add in an order that varies from run to run, and with
+# ``torch.backends.cudnn.benchmark = True`` cuDNN picks its algorithms by timing them.
+# A bit-identical resume there also needs ``torch.use_deterministic_algorithms(True)``,
+# which switches to deterministic kernels and raises where an operation has none,
+# ``cudnn.benchmark`` left at ``False``, its default, and the GPU generators saved and
+# restored (``torch.cuda.get_rng_state_all``). Older PyTorch releases also required
+# the environment variable ``CUBLAS_WORKSPACE_CONFIG=:4096:8``; the torch this project
+# requires no longer does, as it gives each CUDA stream a cuBLAS workspace of its own.
 
 # %%
 # The random states matter. A run that restores everything but the two generators
