@@ -3,7 +3,9 @@
 The bigram and softmax pages run in-process through :func:`pages.run_page` and their
 namespaces are checked against independent references (a Python ``Counter`` of the
 pairs, :func:`torch.nn.functional.cross_entropy`). The MLP page trains for a minute, so
-its model class is taken from the page alone and tried on a tiny batch.
+its model class is taken from the page alone and tried on a tiny batch, and the page
+runs once with a tiny model and a few steps (claims recorded, not enforced) to test
+what it records.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+import pytorch_examples.claims
 from pages import GALLERY, run_page
+from pytorch_examples import results
 from pytorch_examples.claims import ClaimError
 
 BIGRAM = GALLERY / "language" / "plot_bigram_counts.py"
@@ -168,3 +172,30 @@ def test_the_mlp_starts_near_uniform_and_one_step_lowers_the_loss(mlp_class):
     optimizer.step()
     after = F.cross_entropy(model(contexts), targets)
     assert after.item() < before.item()
+
+
+@pytest.fixture(scope="module")
+def tiny_mlp_run(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pytorch_examples.claims, "check", lambda holds, claim: None)
+        patch.setattr(results, "cache_dir", lambda: cache)
+        namespace = run_page(
+            MLP, EMBEDDING_DIM=4, HIDDEN_DIM=16, N_STEPS=20, EVAL_EVERY=10, N_SAMPLES=2
+        )
+        namespace["recorded"] = results.load_results([MLP.stem])[MLP.stem]
+    return namespace
+
+
+def test_the_mlp_page_records_the_loss_and_prefix_length_of_each_validation_pair(tiny_mlp_run):
+    recorded, val_x = tiny_mlp_run["recorded"], tiny_mlp_run["val_x"]
+    window = recorded["context_length"]
+    assert window == val_x.shape[1]
+    losses = torch.tensor(recorded["val_losses"])
+    positions = torch.tensor(recorded["val_positions"])
+    assert len(losses) == len(positions) == len(val_x)
+    assert losses.double().mean().item() == pytest.approx(recorded["val_loss"], rel=1e-5)
+    # A pair's context holds the letters before it, up to the window, after boundary symbols.
+    boundary = tiny_mlp_run["vocab"].encode(".")[0]
+    assert torch.equal((val_x != boundary).sum(dim=1), positions.clamp(max=window))
+    assert ((positions < window) == (val_x[:, 0] == boundary)).all()

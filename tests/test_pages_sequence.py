@@ -27,6 +27,7 @@ SELF_ATTENTION = GALLERY / "language" / "plot_self_attention.py"
 TRANSFORMER = GALLERY / "language" / "plot_transformer.py"
 COMPARED = GALLERY / "language" / "plot_language_models_compared.py"
 METRICS = ("val_loss", "test_loss", "parameters", "training_seconds")
+PER_PREDICTION = ("steps", "training_predictions", "val_losses", "val_positions")
 
 
 def run_tiny(script, tmp_path_factory, **settings):
@@ -97,12 +98,38 @@ def logits_of(page, tokens):
     return output[0] if is_recurrent(page) else output  # the GRU also returns its state
 
 
-def test_the_pages_record_the_four_metrics(page):
-    assert set(page["recorded"]) == set(METRICS)
+def test_the_pages_record_their_metrics(page):
+    assert set(page["recorded"]) == set(METRICS + PER_PREDICTION)
     assert page["recorded"]["val_loss"] == pytest.approx(page["val_loss"])
     assert page["recorded"]["parameters"] == sum(
         p.numel() for p in trained_model(page).parameters()
     )
+    assert page["recorded"]["steps"] == page["N_STEPS"]
+
+
+def test_the_recorded_losses_are_the_validation_predictions_name_by_name(page):
+    names, vocab, recorded = page["splits"].val, page["vocab"], page["recorded"]
+    losses = torch.tensor(recorded["val_losses"])
+    # One loss per predicted character, in the order of the MLP page's pairs.
+    assert recorded["val_positions"] == [p for name in names for p in range(len(name) + 1)]
+    assert losses.double().mean().item() == pytest.approx(page["val_loss"], rel=1e-6)
+    # The first and the last validation names, each scored alone, give their losses.
+    for name, start in ((names[0], 0), (names[-1], len(losses) - len(names[-1]) - 1)):
+        tokens = torch.tensor([vocab.encode("." + name)])
+        targets = torch.tensor(vocab.encode(name + "."))
+        alone = F.cross_entropy(logits_of(page, tokens)[0], targets, reduction="none")
+        torch.testing.assert_close(losses[start : start + len(name) + 1], alone)
+
+
+def test_the_recurrent_page_counts_the_characters_its_gru_trained_on(recurrent):
+    # Replay the GRU's batches: each predicts one character per letter, and the end.
+    generator = torch.Generator().manual_seed(recurrent["SEED"])
+    lengths = torch.tensor([len(name) + 1 for name in recurrent["splits"].train])
+    expected = 0
+    for _ in range(recurrent["N_STEPS"]):
+        batch = torch.randint(0, len(lengths), (recurrent["BATCH_SIZE"],), generator=generator)
+        expected += int(lengths[batch].sum())
+    assert recurrent["recorded"]["training_predictions"] == expected
 
 
 def test_the_loss_falls_over_a_few_steps(page):
@@ -296,37 +323,101 @@ def test_the_pages_check_their_claims(recurrent, transformer):
 # The comparison page -------------------------------------------------------------------
 
 
+PAGES = ["plot_bigram_counts", "plot_softmax_bigram", "plot_mlp_language_model"]
+PAGES += ["plot_recurrent_network", "plot_transformer"]
 VAL_LOSSES = (2.454, 2.458, 1.99, 1.95, 1.96)
+WINDOW = 8
+# Made-up names of 3 to 9 letters: one prediction per letter and one for the end, 2 of
+# every 64 beyond the window.
+POSITIONS = [p for length in [3, 4, 5, 6, 7, 5, 6, 4, 9, 5] * 30 for p in range(length + 1)]
 
 
-def record_every_page(pages):
+def made_up_losses(in_window, beyond, seed):
+    """Per-prediction losses: a shared base, a shift in and beyond the window, noise."""
+    generator = torch.Generator().manual_seed(seed)
+    base = 1.0 + 2.0 * torch.rand(len(POSITIONS), generator=torch.Generator().manual_seed(0))
+    shift = torch.where(torch.tensor(POSITIONS) < WINDOW, in_window, beyond)
+    noise = 0.2 * torch.randn(len(POSITIONS), generator=generator) if seed else 0.0
+    return (base + shift + noise).tolist()
+
+
+# MLP, GRU and transformer: the GRU gains most beyond the window, the transformer in it.
+NETWORK_LOSSES = [made_up_losses(0.0, 0.0, 0), made_up_losses(-0.05, -0.3, 1)]
+NETWORK_LOSSES.append(made_up_losses(-0.06, 0.0, 2))
+
+
+def record_every_page(pages, network_losses=NETWORK_LOSSES, positions=POSITIONS):
     for index, page in enumerate(pages):
+        network = {}
+        if index >= 2:
+            network = {
+                "steps": 1000 * index,
+                "training_predictions": 10_000 * index,
+                "val_losses": network_losses[index - 2],
+                "val_positions": positions,
+                "context_length": WINDOW,
+            }
         results.record_result(
             page,
             val_loss=VAL_LOSSES[index],
             test_loss=VAL_LOSSES[index] + 0.01,
             parameters=729 * (index + 1),
             training_seconds=10.0 * index,
+            **network,
         )
 
 
 def test_the_comparison_shows_the_recorded_numbers(monkeypatch, tmp_path):
     monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
-    names = ["plot_bigram_counts", "plot_softmax_bigram", "plot_mlp_language_model"]
-    names += ["plot_recurrent_network", "plot_transformer"]
-    record_every_page(names)
+    record_every_page(PAGES)
     namespace = run_page(COMPARED)
     assert namespace["val"] == list(VAL_LOSSES)
     assert namespace["gaps"] == pytest.approx([0.01] * 5)
     assert "1,458" in namespace["table"] and "1.990" in namespace["table"]
-    # A claim that does not hold stops the page.
-    record_every_page(names[:2] + names[3:] + names[2:3])  # the MLP would now be best
-    with pytest.raises(ClaimError, match="lower validation loss than the MLP"):
+    # The MLP's steps and characters are in the budget table.
+    assert ("MLP", "2,187", "2,000", "20,000", "20") in namespace["budget_rows"]
+
+
+def test_the_comparison_splits_the_gain_at_the_mlp_window(monkeypatch, tmp_path):
+    monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
+    record_every_page(PAGES)
+    namespace = run_page(COMPARED)
+    mlp, gru = (torch.tensor(losses) for losses in NETWORK_LOSSES[:2])
+    in_window = torch.tensor(POSITIONS) < WINDOW
+    gain = gru - mlp
+    assert namespace["in_window_share"]["GRU"] == pytest.approx(
+        (gain[in_window].sum() / gain.sum()).item(), rel=1e-5
+    )
+    beyond = namespace["gains"]["GRU"]["beyond"]
+    assert beyond.count == int((~in_window).sum())
+    assert beyond.difference == pytest.approx(gain[~in_window].mean().item(), rel=1e-5)
+
+
+def test_the_comparison_stops_on_a_claim_that_fails(monkeypatch, tmp_path):
+    monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
+    # A GRU that gains on the MLP only beyond the window.
+    losses = [NETWORK_LOSSES[0], made_up_losses(0.0, -0.3, 1), NETWORK_LOSSES[2]]
+    record_every_page(PAGES, network_losses=losses)
+    with pytest.raises(ClaimError, match="on the predictions in its window"):
+        run_page(COMPARED)
+
+
+def test_the_comparison_refuses_losses_of_other_predictions(monkeypatch, tmp_path):
+    monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
+    record_every_page(PAGES)
+    results.record_result(
+        "plot_transformer",
+        **{
+            **results.load_results(["plot_transformer"])["plot_transformer"],
+            "val_positions": POSITIONS[::-1],
+        },
+    )
+    with pytest.raises(ValueError, match="plot_transformer recorded other validation"):
         run_page(COMPARED)
 
 
 def test_the_comparison_names_the_pages_that_have_not_run(monkeypatch, tmp_path):
     monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
-    record_every_page(["plot_bigram_counts", "plot_softmax_bigram"])
+    record_every_page(PAGES[:2])
     with pytest.raises(results.MissingResultsError, match="plot_mlp_language_model, plot_rec"):
         run_page(COMPARED)

@@ -36,6 +36,10 @@ def test_a_missing_record_names_the_pages_to_run():
         ("plot_a", {"loss": float("nan")}, "finite"),
         ("plot_a", {"loss": "low"}, "must be a number"),
         ("plot_a", {"converged": True}, "must be a number"),
+        ("plot_a", {"losses": []}, "empty list"),
+        ("plot_a", {"losses": [1.0, float("inf")]}, "finite"),
+        ("plot_a", {"losses": [1.0, "low"]}, "must be a number"),
+        ("plot_a", {"losses": [[1.0]]}, "must be a number"),
     ],
 )
 def test_bad_records_are_refused(page, metrics, message):
@@ -48,3 +52,12 @@ def test_the_record_is_plain_json_with_a_time():
     record = json.loads(path.read_text())
     assert record["page"] == "plot_a"
     assert record["recorded"].endswith("+00:00")
+
+
+def test_a_list_of_per_example_scores_is_read_back_in_order():
+    losses = [2.5, 0.125, 1 / 3, 7.0]
+    results.record_result("plot_a", val_loss=2.5, val_losses=losses, positions=(0, 1, 2, 0))
+    metrics = results.load_results(["plot_a"])["plot_a"]
+    assert metrics["val_losses"] == losses  # every float exactly, in order
+    assert metrics["positions"] == [0, 1, 2, 0]
+    assert metrics["val_loss"] == 2.5

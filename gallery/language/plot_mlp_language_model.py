@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.data.names import CharVocabulary, context_pairs, load_names, split_names
-from pytorch_examples.evaluation import evaluate
+from pytorch_examples.evaluation import eval_mode, evaluate
 from pytorch_examples.language import bigram_counts, sample_names
 from pytorch_examples.plotting import plot_embedding_2d
 from pytorch_examples.results import record_result
@@ -113,15 +113,22 @@ print(
 # %%
 # The bias would indeed be wasted: batch normalization in training mode gives the
 # same output with or without one, up to rounding. Each output is a difference
-# divided by a standard deviation of about 1, computed in float32 over the batch, so
-# rounding errors of a few times float32's resolution (about 1e-7) per operation add
-# up to the order of 1e-5 at most.
+# divided by the unit's standard deviation over the batch, computed in float32. The
+# rounding errors, a few times float32's resolution (about 1e-7) per operation, are
+# magnified by the division at most by one over the smallest of those standard
+# deviations, printed below, and still add up to the order of 1e-5 at most.
 with torch.no_grad():
     before_norm = model.hidden[0](model.embedding(val_x[:BATCH_SIZE]).flatten(start_dim=1))
     some_bias = torch.linspace(-1.0, 1.0, HIDDEN_DIM)
     without = F.batch_norm(before_norm, None, None, training=True)
     with_bias = F.batch_norm(before_norm + some_bias, None, None, training=True)
+unit_std = before_norm.std(dim=0, correction=0)
 difference = (with_bias - without).abs().max()
+print(
+    f"standard deviation of a hidden unit over the batch: {unit_std.min():.2f} to "
+    f"{unit_std.max():.2f}, mean {unit_std.mean():.2f}; one over the smallest "
+    f"{1 / unit_std.min():.1f}"
+)
 print(f"batch norm with and without a bias: largest difference {difference:.1e}")
 check(difference < 1e-5, "batch norm gives the same output with or without a bias, to 1e-5")
 
@@ -163,13 +170,15 @@ model = MLPLanguageModel(len(vocab), CONTEXT_LENGTH, EMBEDDING_DIM, HIDDEN_DIM)
 # :class:`~torch.optim.AdamW` adapts the step size per parameter and decays the
 # weights; :class:`~torch.optim.lr_scheduler.OneCycleLR` warms the learning rate up
 # over the first 10% of steps and then anneals it to almost zero, which lets the
-# last steps settle. Every ``EVAL_EVERY`` steps we measure the loss on *all*
-# training pairs and all validation pairs in evaluation mode. Only the steps
-# themselves count toward the training time.
+# last steps settle. By default the scheduler would also cycle AdamW's first beta
+# (its momentum) against the learning rate, in place of AdamW's own value;
+# ``cycle_momentum=False`` keeps AdamW's. Every ``EVAL_EVERY`` steps we measure
+# the loss on *all* training pairs and all validation pairs in evaluation mode. Only
+# the steps themselves count toward the training time.
 print(f"{N_STEPS} steps of {BATCH_SIZE} pairs: {N_STEPS * BATCH_SIZE / len(train_y):.1f} passes")
 optimizer = torch.optim.AdamW(model.parameters(), lr=MAX_LEARNING_RATE, weight_decay=WEIGHT_DECAY)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(
-    optimizer, max_lr=MAX_LEARNING_RATE, total_steps=N_STEPS, pct_start=0.1
+    optimizer, max_lr=MAX_LEARNING_RATE, total_steps=N_STEPS, pct_start=0.1, cycle_momentum=False
 )
 batch_generator = torch.Generator().manual_seed(SEED)
 
@@ -198,8 +207,9 @@ for step in range(1, N_STEPS + 1):
 
 # %%
 # Both losses fall throughout, but the validation loss falls more slowly: the gap
-# between the curves widens as the model starts to fit the training names more
-# closely than new ones, the beginning of overfitting.
+# between the curves, the *generalization gap*, widens as the model fits the training
+# names more closely than new ones. That is not overfitting, which would show as a
+# validation loss that rises: here it still falls at every evaluation.
 gaps = [v - t for v, t in zip(val_curve, train_curve, strict=True)]
 print(
     f"gap between validation and training loss: {gaps[0]:.3f} "
@@ -292,8 +302,13 @@ check(val_loss < bigram_val_loss, "the MLP beats the bigram count model on the v
 # change to the settings at the top should be judged on the validation loss in the
 # same way. Scored once, here, the test loss estimates how the model does on names it
 # has never met. The training time is what this build measured for the steps alone:
-# the cost of the sizes and the step count at the top.
+# the cost of the sizes and the step count at the top. The record also keeps the loss
+# of each validation prediction, with the number of letters before it, so that
+# :doc:`plot_language_models_compared` can compare the models prediction by prediction.
 test_loss = evaluate(model, test_x, test_y).loss
+with torch.no_grad(), eval_mode(model):
+    val_losses = F.cross_entropy(model(val_x), val_y, reduction="none")
+val_positions = [position for name in splits.val for position in range(len(name) + 1)]
 print(f"parameters: {n_parameters:,}")
 print(f"training time: {training_seconds:.1f} s for {N_STEPS} steps")
 print(f"validation loss: {val_loss:.3f}")
@@ -304,4 +319,9 @@ record_result(
     test_loss=test_loss,
     parameters=n_parameters,
     training_seconds=training_seconds,
+    steps=N_STEPS,
+    training_predictions=N_STEPS * BATCH_SIZE,
+    context_length=CONTEXT_LENGTH,
+    val_losses=val_losses.tolist(),
+    val_positions=val_positions,
 )

@@ -36,6 +36,7 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.data.names import CharVocabulary
+from pytorch_examples.reporting import format_table
 
 # sphinx_gallery_cited_numbers = {"2017": "year of the cited paper"}
 
@@ -86,20 +87,22 @@ print(f"queries, keys, values {tuple(q.shape)}; scores {tuple(scores.shape)}")
 # variance :math:`d` and spread :math:`\sqrt{d}`. Unscaled, wide heads would feed
 # the softmax scores that differ by tens, and it would put nearly all the weight on
 # one position, where its gradient is nearly zero. Divided by :math:`\sqrt{d}`, the
-# scores keep a spread near 1 whatever the width. The largest of ``length`` softmax
-# weights shows the difference:
-print("  d | spread of q.k | of q.k/sqrt(d) | largest weight, unscaled | scaled")
-largest = {}
+# scores keep a spread near 1 whatever the width. The random dot products are cut into
+# rows of ``length`` scores, as in one row of attention, and the table gives the
+# largest softmax weight of a row, averaged over the rows:
+print(f"{N_PAIRS // length} rows of {length} scores; mean over the rows of the largest weight")
+largest, table_rows = {}, []
 for d in HEAD_WIDTHS:
     dots = (torch.randn(N_PAIRS, d) * torch.randn(N_PAIRS, d)).sum(dim=1)
     rows = dots[: N_PAIRS // length * length].view(-1, length)  # rows of `length` scores
     largest[d] = [r.softmax(dim=1).amax(dim=1).mean().item() for r in (rows, rows / d**0.5)]
-    print(f"{d:3d} | {dots.std():13.1f} | {(dots / d**0.5).std():14.2f} | "
-          f"{largest[d][0]:24.2f} | {largest[d][1]:.2f}")  # fmt: skip
+    table_rows.append((d, f"{dots.std():.1f}", f"{(dots / d**0.5).std():.2f}", *largest[d]))
+headers = ["d", "spread of q.k", "of q.k/sqrt(d)", "largest weight, unscaled", "scaled"]
+print(format_table(headers, table_rows, digits=2))
 check(
     largest[HEAD_WIDTHS[-1]][0] > 0.9 and all(scaled < 0.5 for _, scaled in largest.values()),
-    f"unscaled, the widest head puts over 0.9 of the weight on one of {length} positions "
-    "on average; scaled, no width puts more than half on one",
+    f"averaged over rows of {length} scores, the largest weight is over 0.9 unscaled at the "
+    "widest head, and under half scaled at every width",
 )
 
 # %%

@@ -322,8 +322,9 @@ check(
 # The trained layer samples names just as the count table did. Drawn with the same
 # seed and the same sampler (the library's ``sample_names``, which draws all names at
 # once, so its names differ from the first page's one-at-a-time loop), the layer and
-# the add-one count model give the same names: their probabilities are so close that
-# every random draw picks the same character.
+# the add-one count model give the same names, letter for letter: at every draw that
+# went into these names, the same random numbers, applied to the two models'
+# probabilities, picked the same character.
 def layer_model(contexts: torch.Tensor) -> torch.Tensor:
     return layer(F.one_hot(contexts[:, 0], len(vocab)).float())
 

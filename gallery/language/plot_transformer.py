@@ -8,7 +8,7 @@ previous pages. You will learn:
 
 * how a mask lets several names share one row of a batch, with no padding between
   them;
-* why a transformer needs position embeddings, and how pre-norm residual blocks
+* what position embeddings give a transformer, and how pre-norm residual blocks
   stack attention and an MLP;
 * how dropout, AdamW and a one-cycle schedule train it;
 * what its heads attend to, read with a forward hook, and how a temperature changes
@@ -160,13 +160,15 @@ print(allowed(name_ids[None])[0, 0, :10, :10].int())
 # %%
 # The model
 # ---------
-# Attention does not know where a character stands: the weight a position gets
-# depends on what it holds, not on how far back it is, and the mask only says which
-# positions came before. The model learns where each character stands from a
-# *position embedding*, added to the character's own embedding. Each block adds the
-# output of attention to its input, then the output of an MLP: *residual*
-# connections, which give the gradient a direct path through every layer. Layer
-# normalization comes before each of the two (*pre-norm*, as in GPT-2), so the
+# Attention does not see where a character stands: the weight a position gets
+# depends on what it holds, not on how far back it is. A causal model could infer its
+# place only indirectly, from the mask, since position :math:`p` attends over
+# :math:`p + 1` positions. A *position embedding*, a learned vector for each place
+# added to the character's own embedding, gives every layer the place directly. (This
+# page trains no model without one, so it does not measure how much that helps here.)
+# Each block adds the output of attention to its input, then the output of an MLP:
+# *residual* connections, which give the gradient a direct path through every layer.
+# Layer normalization comes before each of the two (*pre-norm*, as in GPT-2), so the
 # residual path itself is never rescaled. In training, dropout zeroes a random share
 # ``DROPOUT`` of each branch's output, so that no unit can count on another.
 
@@ -217,17 +219,21 @@ class GPT(nn.Module):
 
 
 @torch.no_grad()
-def mean_loss(model, rows, batch_size=512):
-    """Negative log-likelihood per predicted character, padding left out."""
-    total = 0.0
+def prediction_losses(model, rows, batch_size=512):
+    """The loss of every predicted character, name by name in the order of the rows."""
+    losses = []
     with eval_mode(model):
         for start in range(0, len(rows[0]), batch_size):
             tokens, targets, positions, name_ids = (r[start : start + batch_size] for r in rows)
             logits = model(tokens, positions, name_ids)
-            total += F.cross_entropy(
-                logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE, reduction="sum"
-            ).item()
-    return total / (rows[1] != IGNORE).sum().item()
+            predicted = targets != IGNORE
+            losses.append(F.cross_entropy(logits[predicted], targets[predicted], reduction="none"))
+    return torch.cat(losses)
+
+
+def mean_loss(model, rows):
+    """Negative log-likelihood per predicted character, padding left out."""
+    return prediction_losses(model, rows).double().mean().item()
 
 
 model = GPT(len(vocab), BLOCK_SIZE, WIDTH, N_LAYERS, N_HEADS, DROPOUT)
@@ -262,8 +268,11 @@ check(unchanged, "changing a name leaves the logits of the other names in its ro
 # Each step takes the next ``ROWS_PER_BATCH`` rows of the packed training names.
 # AdamW decays the weight matrices of the linear layers toward zero, but not the
 # embeddings, biases and layer norms. The one-cycle schedule warms the learning rate
-# up, then anneals it, and gradients are clipped to a norm of ``CLIP_NORM``. Only the
-# steps count toward the training time; the training loss of the curves is measured
+# up, then anneals it; by default it would also cycle AdamW's first beta against the
+# learning rate, overriding the first of the ``betas`` given below, and
+# ``cycle_momentum=False`` turns that off. Gradients are clipped to a norm of
+# ``CLIP_NORM``. Only the steps count toward the training time, and the predicted
+# characters of every batch are counted; the training loss of the curves is measured
 # on as many training rows as there are validation rows.
 decayed = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
 not_decayed = [p for p in model.parameters() if all(p is not w for w in decayed)]
@@ -277,12 +286,12 @@ optimizer = torch.optim.AdamW(
     fused=True,  # one kernel updates all parameters: many small tensors here
 )
 scheduler = torch.optim.lr_scheduler.OneCycleLR(
-    optimizer, max_lr=MAX_LEARNING_RATE, total_steps=N_STEPS, pct_start=0.1
+    optimizer, max_lr=MAX_LEARNING_RATE, total_steps=N_STEPS, pct_start=0.1, cycle_momentum=False
 )
 generator = torch.Generator().manual_seed(SEED)
 train_rows, next_row = None, 0
 eval_steps, train_curve, val_curve = [], [], []
-training_seconds = 0.0
+training_seconds, training_predictions = 0.0, 0
 for step in range(1, N_STEPS + 1):
     started = time.perf_counter()
     if train_rows is None or next_row + ROWS_PER_BATCH > len(train_rows[0]):
@@ -292,6 +301,7 @@ for step in range(1, N_STEPS + 1):
     batch = slice(next_row, next_row + ROWS_PER_BATCH)
     tokens, targets, positions, name_ids = (part[batch] for part in train_rows)
     next_row += ROWS_PER_BATCH
+    training_predictions += int((targets != IGNORE).sum())
     model.train()
     logits = model(tokens, positions, name_ids)
     loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
@@ -384,9 +394,8 @@ starts = starts[None, :, :, None].expand(N_HEADS, -1, -1, 1)
 on_boundary = weights.gather(-1, starts).squeeze(-1)[:, counted].mean(dim=1)
 even = (1 / (positions[counted] + 1)).mean()
 print(f"even attention: {even:.2f} to each position seen")
-for head in range(N_HEADS):
-    print(f"head {head + 1}: previous character {on_previous[head]:.2f}, "
-          f"boundary {on_boundary[head]:.2f}")  # fmt: skip
+for head, (previous, boundary) in enumerate(zip(on_previous, on_boundary, strict=True)):
+    print(f"head {head + 1}: previous character {previous:.2f}, boundary {boundary:.2f}")
 
 # %%
 # Trained, the heads give the character just before a position more weight, on average
@@ -453,9 +462,13 @@ check(
 # %%
 # Final scores
 # ------------
-# The validation loss chose the sizes, the learning rate and the number of steps; the
-# test names played no part, and are scored once, here.
-val_loss = mean_loss(model, val_rows)
+# The sizes, the learning rate and the number of steps were set by hand by the
+# authors of this page, from validation runs that the page does not show. The test
+# names played no part, and are scored once, here. The record keeps the loss of each
+# validation prediction, with the number of letters before it, for
+# :doc:`plot_language_models_compared`.
+val_losses = prediction_losses(model, val_rows)
+val_loss = val_losses.double().mean().item()
 test_loss = mean_loss(model, test_rows)
 print(f"parameters: {n_parameters:,}")
 print(f"training time: {training_seconds:.1f} s for {N_STEPS} steps")
@@ -467,4 +480,8 @@ record_result(
     test_loss=test_loss,
     parameters=n_parameters,
     training_seconds=training_seconds,
+    steps=N_STEPS,
+    training_predictions=training_predictions,
+    val_losses=val_losses.tolist(),
+    val_positions=val_rows[2][val_rows[1] != IGNORE].tolist(),
 )

@@ -4,7 +4,9 @@ A page that trains a model records what it measured with :func:`record_result`; 
 comparison page reads every record back with :func:`load_results`, so a table that
 compares pages holds numbers the build produced, never numbers typed in. Records live
 in the per-user cache directory, one JSON file per page, and a page that runs again
-replaces its own record.
+replaces its own record. A metric is one number, or a list of numbers with one entry
+per example (each validation prediction's loss, say), so that a comparison page can
+pair two models example by example with :func:`pytorch_examples.comparison.paired_difference`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,17 @@ def results_dir() -> Path:
     return cache_dir() / "results"
 
 
-def record_result(page: str, **metrics: float) -> Path:
+Metric = float | list[float]
+
+
+def _check_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"metric {name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"metric {name} must be finite, got {value!r}")
+
+
+def record_result(page: str, **metrics: float | list[float] | tuple[float, ...]) -> Path:
     """Record the numbers a page measured, replacing the page's earlier record.
 
     Parameters
@@ -38,8 +50,10 @@ def record_result(page: str, **metrics: float) -> Path:
     page : str
         The page's name, such as ``"plot_mlp_language_model"``; letters, digits and
         underscores.
-    **metrics : float
-        The measured numbers, for example ``val_loss=1.99, parameters=113827``.
+    **metrics : float, or list or tuple of float
+        The measured numbers, for example ``val_loss=1.99, parameters=113827``, or
+        lists of them, one per example, for example ``val_losses=[2.1, 0.4, ...]``
+        (stored as lists).
 
     Returns
     -------
@@ -51,23 +65,29 @@ def record_result(page: str, **metrics: float) -> Path:
     ------
     ValueError
         If ``page`` is not a plain name, no metric is given, or a metric is not a
-        finite number.
+        finite number or a non-empty list (or tuple) of finite numbers.
     """
     if not page.replace("_", "").isalnum():
         raise ValueError(f"page must be letters, digits and underscores, got {page!r}")
     if not metrics:
         raise ValueError("record at least one metric")
+    stored: dict[str, Metric] = {}
     for name, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"metric {name} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"metric {name} must be finite, got {value!r}")
+        if isinstance(value, list | tuple):
+            if not value:
+                raise ValueError(f"metric {name} is an empty list")
+            for entry in value:
+                _check_number(name, entry)
+            stored[name] = list(value)
+        else:
+            _check_number(name, value)
+            stored[name] = value
     directory = results_dir()
     directory.mkdir(parents=True, exist_ok=True)
     record = {
         "page": page,
         "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "metrics": metrics,
+        "metrics": stored,
     }
     target = directory / f"{page}.json"
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
@@ -77,7 +97,7 @@ def record_result(page: str, **metrics: float) -> Path:
     return target
 
 
-def load_results(pages: list[str]) -> dict[str, dict[str, float]]:
+def load_results(pages: list[str]) -> dict[str, dict[str, Metric]]:
     """Read the records of ``pages``, in the order given.
 
     Parameters
@@ -88,7 +108,8 @@ def load_results(pages: list[str]) -> dict[str, dict[str, float]]:
     Returns
     -------
     dict
-        Page name to its metrics.
+        Page name to its metrics: numbers, and lists of numbers where the page
+        recorded one per example.
 
     Raises
     ------
