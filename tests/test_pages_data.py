@@ -29,8 +29,8 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 
 @pytest.fixture(scope="module")
 def penguins():
-    # Fewer epochs: these tests are about the data, not about how well the model fits.
-    return run_page(PENGUINS, N_EPOCHS=40)
+    # The page as written: early stopping ends its training, and it is quick.
+    return run_page(PENGUINS)
 
 
 def test_statistics_come_from_the_training_rows_only(penguins):
@@ -107,6 +107,18 @@ def test_tensors_have_the_dtypes_the_model_needs(penguins):
     assert penguins["y_train"].dtype == torch.int64
     assert penguins["x_train"].shape == (len(penguins["train_rows"]), 9)
     assert not torch.isnan(penguins["x_test"]).any()
+
+
+def test_candidates_stop_patience_epochs_after_their_best_and_are_restored(penguins):
+    x_val, y_val = penguins["x_val"], penguins["y_val"]
+    for name, model in penguins["models"].items():
+        curve, best = penguins["val_curves"][name], penguins["best_epoch"][name]
+        assert len(curve) == best + penguins["PATIENCE"]
+        assert curve[best - 1] == min(curve) < min(curve[best:])
+        with torch.no_grad():
+            losses = torch.nn.functional.cross_entropy(model(x_val), y_val, reduction="none")
+        assert losses.mean().item() == pytest.approx(curve[best - 1], rel=1e-6)
+        torch.testing.assert_close(penguins["val_losses"][name], losses)
 
 
 # The Dataset page ---------------------------------------------------------------------

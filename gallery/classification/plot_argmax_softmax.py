@@ -104,14 +104,14 @@ check(
 # so argmax is unchanged, but scales their gaps by :math:`1/T`. As :math:`T \to 0`
 # the largest score's probability goes to 1 and softmax becomes the one-hot argmax;
 # large :math:`T` flattens it towards uniform.
-fig, axes = plt.subplots(1, len(TEMPERATURES), figsize=(12, 3), sharey=True)
+fig, axes = plt.subplots(1, len(TEMPERATURES), figsize=(12, 3), sharey=True, layout="constrained")
 for ax, temperature in zip(axes, TEMPERATURES, strict=True):
     p_t = torch.softmax(z / temperature, dim=1)
     for k in range(3):
-        ax.plot(x, p_t[:, k], color=CLASS_COLORS[k])
+        ax.plot(x, p_t[:, k], color=CLASS_COLORS[k], label=f"class {k}")
     ax.set(title=f"T = {temperature:g}", xlabel="x")
-axes[0].set_ylabel("probability")
-fig.tight_layout()
+axes[0].set_ylabel("softmax probability")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center")
 plt.show()
 
 z_at_zero = scores(torch.tensor([0.0]))

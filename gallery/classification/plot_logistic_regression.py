@@ -165,7 +165,8 @@ ax_fit.scatter(data.x[N_PER_CLASS:], data.y[N_PER_CLASS:], s=12, alpha=0.5, labe
 plot_curves_by_epoch(ax_fit, grid.squeeze(1), curves)
 ax_fit.axvline(boundary, color="k", ls=":", label=f"boundary x = {boundary:.2f}")
 ax_fit.set(xlabel="x", ylabel="p(class 1 | x)", title="sigmoid(w x + b) after each epoch")
-ax_fit.legend(loc="upper left")
+# Below the axes: inside, any corner the legend fits in hides points, curves or the boundary.
+ax_fit.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=3, frameon=False)
 for k, (name, reference) in enumerate((("w", w_ref), ("b", b_ref))):
     ax_path.plot(range(1, N_EPOCHS + 1), [p[k] for p in path], color=f"C{k}", label=name)
     ax_path.axhline(reference, color=f"C{k}", ls="--", lw=1)
