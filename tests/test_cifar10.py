@@ -1,5 +1,6 @@
 import urllib.error
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -8,8 +9,8 @@ from pytorch_examples.data import cifar10
 from pytorch_examples.data.download import DataUnavailableError
 
 
-def make_image_folder(root, per_class=2, seed=0):
-    """Write a tiny CIFAR-10 ImageFolder tree of flat-coloured JPEGs."""
+def make_image_folder(root, per_class=2, seed=0, suffix="jpg"):
+    """Write a tiny CIFAR-10 ImageFolder tree of flat-coloured JPEGs (or PNGs)."""
     generator = torch.Generator().manual_seed(seed)
     for split in ("train", "test"):
         for label, name in enumerate(cifar10.CLASSES):
@@ -17,7 +18,7 @@ def make_image_folder(root, per_class=2, seed=0):
             folder.mkdir(parents=True)
             for k in range(per_class):
                 colour = torch.randint(0, 256, (3,), generator=generator).tolist()
-                Image.new("RGB", (32, 32), tuple(colour)).save(folder / f"{k:04d}.jpg")
+                Image.new("RGB", (32, 32), tuple(colour)).save(folder / f"{k:04d}.{suffix}")
             # Files that are not images are ignored.
             (folder / "notes.txt").write_text(f"{label}")
 
@@ -64,6 +65,28 @@ def test_the_cache_is_written_reused_and_rebuilt_when_the_source_changes(
     third = cifar10.load_cifar10(tmp_path / "data")
     assert len(calls) == 2
     assert third.train.images.shape[0] == 21
+
+
+def test_the_source_says_whether_the_pixels_are_a_jpeg_re_encoding(
+    tmp_path, isolated_cache, monkeypatch
+):
+    make_image_folder(tmp_path / "jpeg")
+    for _ in range(2):  # decoded, then from the cache
+        jpeg = cifar10.load_cifar10(tmp_path / "jpeg")
+        assert jpeg.jpeg and "a JPEG re-encoding" in jpeg.describe_source()
+    make_image_folder(tmp_path / "png", suffix="png")
+    png = cifar10.load_cifar10(tmp_path / "png")
+    assert not png.jpeg and "JPEG" not in png.describe_source()
+
+    class CanonicalDownload:
+        def __init__(self, root, train, download):
+            self.data = np.zeros((3 if train else 2, 32, 32, 3), dtype=np.uint8)
+            self.targets = [0] * len(self.data)
+
+    monkeypatch.setattr("torchvision.datasets.CIFAR10", CanonicalDownload)
+    canonical = cifar10.load_cifar10(tmp_path / "nothing")
+    assert canonical.train.images.shape == (3, 3, 32, 32) and not canonical.jpeg
+    assert "canonical" in canonical.describe_source()
 
 
 def test_a_missing_class_folder_is_named(tmp_path, isolated_cache):

@@ -3,11 +3,13 @@
 The page needs CUDA to run as written, so the docs build runs it only on a GPU
 machine. This smoke test runs the same script on the CPU, bfloat16 autocast, channels_last
 and the on-device augmentation included, with 64 training images, a narrow network and
-three epochs of eight steps, and checks what it computed.
+three epochs of eight steps, and checks what it computed. The float16 path with its
+gradient scaler, which the page takes on GPUs older than Ampere, is run on the CPU too.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -82,3 +84,44 @@ def test_crop_and_flip_cuts_a_shifted_window_and_mirrors_some(page):
         assert any(torch.equal(result, window.flip(2)) for window in windows)
         mirrored += 1
     assert 0 < mirrored < len(images)
+
+
+@pytest.mark.parametrize(
+    ("capability", "expected"),
+    [
+        ((7, 0), torch.float16),
+        ((7, 5), torch.float16),
+        ((8, 0), torch.bfloat16),
+        ((9, 0), torch.bfloat16),
+    ],
+)
+def test_autocast_is_bfloat16_from_ampere_on_and_float16_before(
+    page, monkeypatch, capability, expected
+):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert page["autocast_dtype_for"](torch.device("cuda")) == expected
+    assert page["autocast_dtype_for"](torch.device("cpu")) == torch.bfloat16
+
+
+def test_a_float16_step_goes_through_the_gradient_scaler(page):
+    """A scale so large that the float16 gradients overflow: the step is skipped and the
+    scale lowered; at the lowered scale the steps train."""
+    namespace = page["train_step"].__globals__
+    saved = {name: namespace[name] for name in ("autocast_dtype", "scaler", "train_model")}
+    model = copy.deepcopy(page["model"])
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**40)
+    namespace.update(autocast_dtype=torch.float16, scaler=scaler, train_model=model)
+    try:
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        images, labels = page["train_images"][:16], page["train_labels"][:16]
+        before = [p.detach().clone() for p in model.parameters()]
+        page["train_step"](images, labels, optimizer)
+        assert scaler.get_scale() < 2.0**40
+        assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+        scaler.update(2.0**8)
+        losses = [page["train_step"](images, labels, optimizer) for _ in range(3)]
+    finally:
+        namespace.update(saved)
+    assert all(math.isfinite(loss.item()) for loss in losses)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))

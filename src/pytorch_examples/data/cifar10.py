@@ -8,6 +8,10 @@ Two sources are accepted, looked for in the data directory
 * torchvision's canonical download, ``cifar-10-batches-py/``, fetched with
   ``torchvision.datasets.CIFAR10(download=True)`` when nothing is there yet.
 
+JPEG files are a lossy re-encoding: their pixels differ from those of the canonical
+data, so :attr:`Cifar10.jpeg` records whether they were read, and
+:meth:`Cifar10.describe_source` says so for a page to print.
+
 Decoding 60,000 images takes seconds, so the decoded tensors are cached once in
 :func:`pytorch_examples.data.download.cache_dir`, together with a fingerprint of their
 source; a cache whose fingerprint no longer matches is rebuilt.
@@ -54,11 +58,39 @@ class ImageSplit:
 
 @dataclass(frozen=True)
 class Cifar10:
-    """The CIFAR-10 training and test splits, and where they were read from."""
+    """The CIFAR-10 training and test splits, and where they were read from.
+
+    Attributes
+    ----------
+    train, test : ImageSplit
+        The 50,000 training and 10,000 test images.
+    source : pathlib.Path
+        The folder the images were read from (not the cache).
+    jpeg : bool
+        Whether they were decoded from JPEG files, a lossy re-encoding of CIFAR-10,
+        rather than from torchvision's canonical download.
+    """
 
     train: ImageSplit
     test: ImageSplit
     source: Path
+    jpeg: bool = False
+
+    def describe_source(self) -> str:
+        """Say in one line where the images came from, and if they are a JPEG copy.
+
+        The pages print it, so that a reader knows whether the accuracies they show
+        were measured on the canonical pixels; the first is
+        :ref:`sphx_glr_auto_examples_vision_plot_cifar10_data.py`.
+        """
+        if self.jpeg:
+            return (
+                f"{self.source}: a JPEG re-encoding of CIFAR-10. JPEG is lossy, so its "
+                "pixel values differ from those of the canonical CIFAR-10"
+            )
+        if self.source.name == TORCHVISION_FOLDER:
+            return f"{self.source}: torchvision's canonical CIFAR-10 download"
+        return f"{self.source}: an ImageFolder copy of CIFAR-10"
 
 
 def _image_folder_files(root: Path) -> list[tuple[Path, int]]:
@@ -163,7 +195,9 @@ def load_cifar10(directory: Path | None = None, *, download: bool = True) -> Cif
                 f"{folder}/train and {folder}/test."
             )
         split_files[split] = _image_folder_files(folder / split)
-    fingerprint = _fingerprint([p for files in split_files.values() for p, _ in files])
+    paths = [path for files in split_files.values() for path, _ in files]
+    fingerprint = _fingerprint(paths)
+    jpeg = any(path.suffix.lower() in (".jpg", ".jpeg") for path in paths)
     cache_file = (
         cache_dir()
         / f"cifar10-{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]}.pt"
@@ -175,6 +209,7 @@ def load_cifar10(directory: Path | None = None, *, download: bool = True) -> Cif
                 train=ImageSplit(cached["train_images"], cached["train_labels"]),
                 test=ImageSplit(cached["test_images"], cached["test_labels"]),
                 source=folder,
+                jpeg=jpeg,
             )
     train = _decode_image_folder(split_files["train"])
     test = _decode_image_folder(split_files["test"])
@@ -192,7 +227,7 @@ def load_cifar10(directory: Path | None = None, *, download: bool = True) -> Cif
         partial,
     )
     partial.replace(cache_file)  # atomic: a crash never leaves a half-written cache
-    return Cifar10(train=train, test=test, source=folder)
+    return Cifar10(train=train, test=test, source=folder, jpeg=jpeg)
 
 
 def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
