@@ -96,7 +96,7 @@ check(
 # element, and row 1 begins ``storage_offset()`` elements in. So different
 # ``data_ptr()`` values do not mean separate memory; to ask whether a view shares its
 # base's memory, compare the addresses of their storages.
-print("row 1 starts", row.storage_offset(), "elements of", row.element_size(), "bytes in")
+print(f"row 1 starts {row.storage_offset()} elements ({row.element_size()} bytes each) in")
 print("data_ptr, row 1 minus matrix:", row.data_ptr() - matrix.data_ptr(), "bytes")
 base = matrix.untyped_storage().data_ptr()
 row_shares = row.untyped_storage().data_ptr() == base

@@ -155,9 +155,10 @@ for label in ("GRU", "transformer"):
 # their lead: most of it comes from using the same characters better. Whether that is
 # owed to their architectures or to their larger budgets, this comparison cannot say.
 # Beyond the window, where only they can see the start of the name, the GRU gains
-# more per prediction than in the window, by more than the noise, while the
-# transformer's gain there is within noise; those predictions are too few to carry
-# much of either total.
+# more per prediction than in the window, by more than the noise. The transformer's
+# gain there has a standard error several times its error in the window, and the page
+# draws no conclusion from it. Those predictions are too few to carry much of either
+# total.
 check(in_window.float().mean() > 0.95, "the window holds the whole name so far for over 95 %")
 check(
     all(gains[label]["in the window"].a_lower() for label in gains)
@@ -171,9 +172,8 @@ gru_extra_error = math.hypot(
 )
 print(f"GRU's gain beyond the window minus in it: {gru_extra:+.4f} ± {gru_extra_error:.4f}")
 check(
-    gru_extra < -NOISE_LEVEL * gru_extra_error and gains["transformer"]["beyond"].within_noise(),
-    "beyond the window, the GRU gains more per prediction than in it, beyond noise, and the "
-    "transformer's gain is within noise",
+    gru_extra < -NOISE_LEVEL * gru_extra_error,
+    "beyond the window, the GRU gains more per prediction than in it, beyond noise",
 )
 
 # %%

@@ -179,7 +179,8 @@ plt.show()
 # zero, so there the numbers of points above and below the line differ by at most the
 # number of points on it, like a median. The loss is piecewise linear in
 # :math:`(w, b)`, so its minimum is reached at a corner, where the line passes through
-# two of the points: trying every pair of points finds the best line exactly.
+# two of the points: trying every pair of points finds a best line exactly (the
+# minimum need not be unique).
 # Gradient descent stops close to that line, not on it, so the two points on the best
 # line end up above or below the line it finds.
 #
@@ -202,7 +203,11 @@ def count_sides(residuals: torch.Tensor) -> tuple[int, int, int]:
 
 
 above, below, on = count_sides(pair_residuals[best])
-print(f"best line, slope {best_slope:.3f}: {above} points above, {below} below, {on} on it")
+best_loss = pair_residuals[best].abs().mean().item()
+print(
+    f"best line, slope {best_slope:.3f}, intercept {best_intercept:.3f}, mean absolute "
+    f"error {best_loss:.4f}: {above} points above, {below} below, {on} on it"
+)
 check(
     abs(above - below) <= on,
     "at the minimum, the counts above and below differ by at most the points on the line",
@@ -210,9 +215,13 @@ check(
 slope, intercept = fits["absolute (m = 1)"]
 descent_residuals = y64 - (slope * x64 + intercept)
 above, below, on = count_sides(descent_residuals)
-print(f"gradient descent's line, slope {slope:.3f}: {above} above, {below} below, {on} on it")
+descent_loss = descent_residuals.abs().mean().item()
+print(
+    f"gradient descent's line, slope {slope:.3f}, intercept {intercept:.3f}, mean absolute "
+    f"error {descent_loss:.4f}: {above} above, {below} below, {on} on it"
+)
 check(
-    pair_residuals[best].abs().mean() <= descent_residuals.abs().mean(),
+    best_loss <= descent_loss,
     "the best line's loss is no higher than that of gradient descent's line",
 )
 check(

@@ -205,6 +205,7 @@ def main():
               "total_bytes": stored_bytes(model_tensors + list(buckets.values()))}
     torch.save(report, args.out / f"report_rank{rank}.pt")
     if distributed:
+        dist.barrier()  # no rank closes its connections while another still uses them
         dist.destroy_process_group()
 
 

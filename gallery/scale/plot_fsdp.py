@@ -170,6 +170,9 @@ def main():
     report = {"held_bytes": held_bytes(model, optimizer)}
     torch.save(report, args.out / f"report_rank{rank}.pt")
     if distributed:
+        # Every rank finishes its work before any closes its connections: a rank that
+        # tore them down early could abort one still using them.
+        dist.barrier()
         dist.destroy_process_group()
 
 
