@@ -9,6 +9,7 @@ from pytorch_examples.comparison import (
     Difference,
     accuracy_difference,
     paired_difference,
+    subset_contrast,
     timing_difference,
 )
 
@@ -84,3 +85,46 @@ def test_bad_input_is_refused():
         paired_difference([1.0, math.nan], [2.0, 1.0])
     with pytest.raises(ValueError, match="two repeats"):
         timing_difference([1.0], [1.0, 2.0])
+
+
+def test_groups_of_one_give_the_plain_standard_error():
+    generator = torch.Generator().manual_seed(2)
+    a, b = torch.rand(50, generator=generator), torch.rand(50, generator=generator)
+    plain = paired_difference(a, b)
+    grouped = paired_difference(a, b, groups=torch.arange(50))
+    assert grouped.standard_error == pytest.approx(plain.standard_error)
+    assert grouped.difference == pytest.approx(plain.difference)
+
+
+def test_copies_in_one_group_count_once():
+    generator = torch.Generator().manual_seed(3)
+    a, b = torch.rand(40, generator=generator), torch.rand(40, generator=generator)
+    once = paired_difference(a, b)
+    # Each example three times: unclustered, the error shrinks by sqrt(3); grouped, it
+    # stays that of the 40 distinct examples (up to the G / (G - 1) factor's n vs n - 1).
+    tripled = paired_difference(a.repeat(3), b.repeat(3))
+    grouped = paired_difference(a.repeat(3), b.repeat(3), groups=torch.arange(40).repeat(3))
+    assert tripled.standard_error < 0.6 * once.standard_error
+    assert grouped.standard_error == pytest.approx(once.standard_error, rel=1e-6)
+
+
+def test_a_subset_contrast_is_the_difference_of_two_independent_means():
+    generator = torch.Generator().manual_seed(4)
+    a = torch.randn(400, generator=generator)
+    b = torch.randn(400, generator=generator)
+    subset = torch.arange(400) % 3 == 0
+    d = a - b
+    result = subset_contrast(a, b, subset)
+    assert result.difference == pytest.approx((d[subset].mean() - d[~subset].mean()).item())
+    # Unclustered, its error is that of two independent means, up to n vs n - 1.
+    expected = math.hypot(
+        d[subset].std().item() / math.sqrt(int(subset.sum())),
+        d[~subset].std().item() / math.sqrt(int((~subset).sum())),
+    )
+    assert result.standard_error == pytest.approx(expected, rel=0.01)
+    with pytest.raises(ValueError, match="some examples"):
+        subset_contrast(a, b, torch.zeros(400, dtype=torch.bool))
+    with pytest.raises(ValueError, match="one label per example"):
+        paired_difference(a, b, groups=torch.arange(10))
+    with pytest.raises(ValueError, match="two groups"):
+        paired_difference(a, b, groups=torch.zeros(400))

@@ -116,10 +116,10 @@ for name in ("sigmoid", "tanh"):
 # The gradient of ``depth`` nested sigmoids at 0, with no weights between them, isolates
 # the activation's share and shows it shrinking the gradient geometrically. It stays
 # below the bound :math:`0.25^{\text{depth}}` because only the innermost sigmoid sees 0;
-# each later one sees the output of the one before, at least 0.5, where the slope is
-# below 1/4. ReLU's slope is exactly 1 for every positive input (and 0 for negative
-# ones), so its share never shrinks a gradient that passes: one reason deep networks use
-# it.
+# each later one sees the output of the one before, at least :math:`\sigma(0) = 1/2`,
+# where the slope is below 1/4. ReLU's slope is exactly 1 for every positive input
+# (and 0 for negative ones), so its share never shrinks a gradient that passes: one
+# reason deep networks use it.
 nested = []
 for depth in DEPTHS:
     point = torch.tensor(0.0, requires_grad=True)

@@ -10,8 +10,15 @@ functions and prints it with that error:
   standard error is that of the mean per-example difference.
 - :func:`accuracy_difference`: the same for accuracy. Only the examples the two
   classifiers disagree on move it.
+- :func:`subset_contrast`: whether one model's gain over another is larger on one
+  part of the examples than on the rest.
 - :func:`timing_difference`: two sets of repeated timings, which are not paired. Its
   standard error combines the spread of each set (Welch's).
+
+Examples that are not independent, such as the predictions for the characters of one
+name, which share their context, are grouped with ``groups``: the standard error then
+treats each group as one observation (a cluster-robust standard error), so that many
+correlated examples do not pass for many independent ones.
 
 A difference counts as one model beating the other only when it is more than
 :data:`NOISE_LEVEL` standard errors from zero; otherwise the page reports it as within
@@ -37,6 +44,7 @@ __all__ = [
     "Difference",
     "accuracy_difference",
     "paired_difference",
+    "subset_contrast",
     "timing_difference",
 ]
 
@@ -118,27 +126,33 @@ def _as_float_vector(name: str, values: object) -> torch.Tensor:
     return tensor
 
 
-def paired_difference(scores_a: object, scores_b: object) -> Difference:
-    """Compare two models scored on the same examples, example by example.
+def _standard_error(influence: torch.Tensor, groups: object | None) -> float:
+    """Return the standard error of an estimate from each example's influence on it.
 
-    Parameters
-    ----------
-    scores_a, scores_b : tensor or array-like
-        One score per example for each model (a loss, or 1.0 for a correct prediction
-        and 0.0 for a wrong one), in the same order, at least two.
-
-    Returns
-    -------
-    Difference
-        The mean of ``scores_a - scores_b`` and its standard error, the standard
-        deviation of the per-example differences over the square root of their count.
-
-    Raises
-    ------
-    ValueError
-        If the two hold different numbers of scores, fewer than two, or a score that is
-        not finite.
+    With ``groups``, influences are summed within each group first and the groups are
+    treated as the independent observations; without, each example is its own group.
+    Either way the variance is ``G / (G - 1)`` times the sum of the squared group sums,
+    which for a plain mean is the usual ``s**2 / n``.
     """
+    if groups is None:
+        sums = influence
+    else:
+        labels = torch.as_tensor(groups).flatten()
+        if labels.shape != influence.shape:
+            raise ValueError(
+                f"groups must give one label per example; got {labels.numel()} labels "
+                f"for {influence.numel()} examples"
+            )
+        _, index = torch.unique(labels, return_inverse=True)
+        sums = torch.zeros(int(index.max()) + 1, dtype=influence.dtype)
+        sums.index_add_(0, index, influence)
+    count = sums.numel()
+    if count < 2:
+        raise ValueError(f"need at least two groups of examples, got {count}")
+    return math.sqrt(count / (count - 1) * (sums**2).sum().item())
+
+
+def _paired(scores_a: object, scores_b: object) -> torch.Tensor:
     a = _as_float_vector("scores_a", scores_a)
     b = _as_float_vector("scores_b", scores_b)
     if a.shape != b.shape:
@@ -148,9 +162,83 @@ def paired_difference(scores_a: object, scores_b: object) -> Difference:
         )
     if a.numel() < 2:
         raise ValueError(f"need at least two paired scores, got {a.numel()}")
-    differences = a - b
-    standard_error = differences.std(correction=1).item() / math.sqrt(differences.numel())
-    return Difference(differences.mean().item(), standard_error, differences.numel())
+    return a - b
+
+
+def paired_difference(
+    scores_a: object, scores_b: object, *, groups: object | None = None
+) -> Difference:
+    """Compare two models scored on the same examples, example by example.
+
+    Parameters
+    ----------
+    scores_a, scores_b : tensor or array-like
+        One score per example for each model (a loss, or 1.0 for a correct prediction
+        and 0.0 for a wrong one), in the same order, at least two.
+    groups : tensor or array-like, optional
+        One label per example; examples with the same label (the characters of one
+        name, say) are correlated, and the standard error counts each group once.
+
+    Returns
+    -------
+    Difference
+        The mean of ``scores_a - scores_b`` and its standard error: without
+        ``groups``, the standard deviation of the per-example differences over the
+        square root of their count.
+
+    Raises
+    ------
+    ValueError
+        If the two hold different numbers of scores, fewer than two, or a score that is
+        not finite; or if ``groups`` does not label every example, or names one group.
+    """
+    differences = _paired(scores_a, scores_b)
+    mean = differences.mean()
+    influence = (differences - mean) / differences.numel()
+    return Difference(mean.item(), _standard_error(influence, groups), differences.numel())
+
+
+def subset_contrast(
+    scores_a: object, scores_b: object, subset: object, *, groups: object | None = None
+) -> Difference:
+    """How much ``a - b`` differs on a subset of the examples from the rest.
+
+    For example: does a recurrent network gain more over an MLP on late characters of
+    a name than on early ones?
+
+    Parameters
+    ----------
+    scores_a, scores_b : tensor or array-like
+        One score per example for each model, in the same order.
+    subset : tensor or array-like of bool
+        Which examples are in the subset; at least one in and one out.
+    groups : tensor or array-like, optional
+        As for :func:`paired_difference`.
+
+    Returns
+    -------
+    Difference
+        The mean of ``a - b`` on the subset minus its mean on the rest, with its
+        standard error (from each example's influence on the two means).
+    """
+    differences = _paired(scores_a, scores_b)
+    inside = torch.as_tensor(subset, dtype=torch.bool).flatten()
+    if inside.shape != differences.shape:
+        raise ValueError(
+            f"subset must mark every example; got {inside.numel()} marks for "
+            f"{differences.numel()} examples"
+        )
+    n_in, n_out = int(inside.sum()), int((~inside).sum())
+    if n_in == 0 or n_out == 0:
+        raise ValueError(
+            f"the subset must hold some examples and leave some: {n_in} of {n_in + n_out}"
+        )
+    mean_in, mean_out = differences[inside].mean(), differences[~inside].mean()
+    influence = torch.where(
+        inside, (differences - mean_in) / n_in, -(differences - mean_out) / n_out
+    )
+    contrast = (mean_in - mean_out).item()
+    return Difference(contrast, _standard_error(influence, groups), differences.numel())
 
 
 def accuracy_difference(
