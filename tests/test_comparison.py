@@ -128,3 +128,18 @@ def test_a_subset_contrast_is_the_difference_of_two_independent_means():
         paired_difference(a, b, groups=torch.arange(10))
     with pytest.raises(ValueError, match="two groups"):
         paired_difference(a, b, groups=torch.zeros(400))
+
+
+def test_few_repeats_raise_the_threshold_to_students_t():
+    # Welch's t of about 2.6 with about 4 degrees of freedom: beyond 2 standard errors,
+    # but within noise at the same coverage of Student's t.
+    fast = [1.0, 1.3, 0.7, 1.2, 0.8]
+    slow = [1.29, 1.30, 1.31, 1.28, 1.32]
+    result = timing_difference(fast, slow)
+    welch = stats.ttest_ind(fast, slow, equal_var=False)
+    assert abs(result.z) > NOISE_LEVEL
+    assert result.threshold == pytest.approx(stats.t.ppf(1 - stats.norm.sf(2), welch.df))
+    assert result.within_noise()
+    assert "noise level" in result.describe("fast", "slow")
+    many = paired_difference(torch.arange(1000.0), torch.arange(1000.0).flip(0))
+    assert many.threshold == pytest.approx(NOISE_LEVEL, abs=0.01)

@@ -21,9 +21,11 @@ treats each group as one observation (a cluster-robust standard error), so that 
 correlated examples do not pass for many independent ones.
 
 A difference counts as one model beating the other only when it is more than
-:data:`NOISE_LEVEL` standard errors from zero; otherwise the page reports it as within
-noise, and a check on the page (:func:`pytorch_examples.claims.check`) holds the prose
-to that. Pages that teach this:
+:data:`NOISE_LEVEL` standard errors from zero (a little more when few observations
+stand behind the standard error: the same two-sided level of Student's t, with the
+degrees of freedom the data have, see :attr:`Difference.threshold`); otherwise the
+page reports it as within noise, and a check on the page
+(:func:`pytorch_examples.claims.check`) holds the prose to that. Pages that teach this:
 :ref:`sphx_glr_auto_examples_classification_plot_digits_mlp.py` (two classifiers) and
 :ref:`sphx_glr_auto_examples_data_plot_dataset_dataloader.py` (repeated timings).
 
@@ -48,9 +50,21 @@ __all__ = [
     "timing_difference",
 ]
 
-#: How many standard errors a difference must exceed to count as more than noise:
-#: about the two-sided 95 % level of a normal distribution.
+#: How many standard errors a difference must exceed to count as more than noise when
+#: many observations stand behind the standard error: about the two-sided 95 % level of
+#: a normal distribution.
 NOISE_LEVEL = 2.0
+# The two-sided probability that a normal variable lies beyond NOISE_LEVEL.
+_OUTSIDE = math.erfc(NOISE_LEVEL / math.sqrt(2))
+
+
+def _threshold(degrees_of_freedom: float) -> float:
+    """Return Student's t quantile with the coverage of ``NOISE_LEVEL`` for a normal."""
+    if not math.isfinite(degrees_of_freedom):
+        return NOISE_LEVEL
+    from scipy import stats  # only here: importing SciPy costs time at every import
+
+    return float(stats.t.ppf(1 - _OUTSIDE / 2, degrees_of_freedom))
 
 
 @dataclass(frozen=True)
@@ -65,11 +79,16 @@ class Difference:
         The standard error of ``difference``.
     count : int
         The examples (paired) or the smaller number of repeats (timings) behind it.
+    threshold : float
+        How many standard errors the difference must exceed to count as more than
+        noise: :data:`NOISE_LEVEL`, or Student's t at the same coverage when the
+        standard error rests on few observations (few repeats, few groups).
     """
 
     difference: float
     standard_error: float
     count: int
+    threshold: float = NOISE_LEVEL
 
     @property
     def z(self) -> float:
@@ -79,16 +98,16 @@ class Difference:
         return self.difference / self.standard_error
 
     def within_noise(self) -> bool:
-        """Whether the difference is at most :data:`NOISE_LEVEL` standard errors."""
-        return abs(self.z) <= NOISE_LEVEL
+        """Whether the difference is at most :attr:`threshold` standard errors."""
+        return abs(self.z) <= self.threshold
 
     def a_lower(self) -> bool:
         """Whether ``a`` is lower than ``b`` by more than the noise."""
-        return self.z < -NOISE_LEVEL
+        return self.z < -self.threshold
 
     def a_higher(self) -> bool:
         """Whether ``a`` is higher than ``b`` by more than the noise."""
-        return self.z > NOISE_LEVEL
+        return self.z > self.threshold
 
     def describe(self, name_a: str, name_b: str, digits: int = 4) -> str:
         """Say the difference, its standard error and the verdict in one line.
@@ -105,8 +124,10 @@ class Difference:
         str
             For example ``"MLP - softmax regression = -0.0123 ± 0.0040 (-3.1 standard
             errors): MLP lower"``; ``"within noise"`` replaces the last part when the
-            difference is at most :data:`NOISE_LEVEL` standard errors.
+            difference is at most :attr:`threshold` standard errors, and the
+            threshold is named when it is not :data:`NOISE_LEVEL`.
         """
+        level = "" if self.threshold == NOISE_LEVEL else f"; noise level {self.threshold:.1f}"
         if self.a_lower():
             verdict = f"{name_a} lower"
         elif self.a_higher():
@@ -115,7 +136,8 @@ class Difference:
             verdict = "within noise"
         return (
             f"{name_a} - {name_b} = {self.difference:+.{digits}f} ± "
-            f"{self.standard_error:.{digits}f} ({self.z:+.1f} standard errors): {verdict}"
+            f"{self.standard_error:.{digits}f} ({self.z:+.1f} standard errors{level}): "
+            f"{verdict}"
         )
 
 
@@ -126,13 +148,14 @@ def _as_float_vector(name: str, values: object) -> torch.Tensor:
     return tensor
 
 
-def _standard_error(influence: torch.Tensor, groups: object | None) -> float:
+def _standard_error(influence: torch.Tensor, groups: object | None) -> tuple[float, int]:
     """Return the standard error of an estimate from each example's influence on it.
 
     With ``groups``, influences are summed within each group first and the groups are
     treated as the independent observations; without, each example is its own group.
     Either way the variance is ``G / (G - 1)`` times the sum of the squared group sums,
-    which for a plain mean is the usual ``s**2 / n``.
+    which for a plain mean is the usual ``s**2 / n``. Returns the standard error and
+    the number of groups.
     """
     if groups is None:
         sums = influence
@@ -149,7 +172,7 @@ def _standard_error(influence: torch.Tensor, groups: object | None) -> float:
     count = sums.numel()
     if count < 2:
         raise ValueError(f"need at least two groups of examples, got {count}")
-    return math.sqrt(count / (count - 1) * (sums**2).sum().item())
+    return math.sqrt(count / (count - 1) * (sums**2).sum().item()), count
 
 
 def _paired(scores_a: object, scores_b: object) -> torch.Tensor:
@@ -195,7 +218,8 @@ def paired_difference(
     differences = _paired(scores_a, scores_b)
     mean = differences.mean()
     influence = (differences - mean) / differences.numel()
-    return Difference(mean.item(), _standard_error(influence, groups), differences.numel())
+    standard_error, count = _standard_error(influence, groups)
+    return Difference(mean.item(), standard_error, differences.numel(), _threshold(count - 1))
 
 
 def subset_contrast(
@@ -238,7 +262,8 @@ def subset_contrast(
         inside, (differences - mean_in) / n_in, -(differences - mean_out) / n_out
     )
     contrast = (mean_in - mean_out).item()
-    return Difference(contrast, _standard_error(influence, groups), differences.numel())
+    standard_error, count = _standard_error(influence, groups)
+    return Difference(contrast, standard_error, differences.numel(), _threshold(max(count - 2, 1)))
 
 
 def accuracy_difference(
@@ -280,7 +305,9 @@ def timing_difference(times_a: Sequence[float], times_b: Sequence[float]) -> Dif
     -------
     Difference
         Mean of ``times_a`` minus mean of ``times_b``, with Welch's standard error
-        ``sqrt(var_a / n_a + var_b / n_b)``.
+        ``sqrt(var_a / n_a + var_b / n_b)``; its threshold is Student's t with the
+        Welch-Satterthwaite degrees of freedom, so a handful of repeats needs a larger
+        difference to count.
 
     Raises
     ------
@@ -293,6 +320,13 @@ def timing_difference(times_a: Sequence[float], times_b: Sequence[float]) -> Dif
         raise ValueError(
             f"need at least two repeats of each timing, got {a.numel()} and {b.numel()}"
         )
-    variance = a.var(correction=1).item() / a.numel() + b.var(correction=1).item() / b.numel()
+    share_a = a.var(correction=1).item() / a.numel()
+    share_b = b.var(correction=1).item() / b.numel()
+    variance = share_a + share_b
+    # Welch-Satterthwaite: the degrees of freedom of the combined variance.
+    spread = share_a**2 / (a.numel() - 1) + share_b**2 / (b.numel() - 1)
+    degrees_of_freedom = variance**2 / spread if spread > 0 else math.inf
     difference = a.mean().item() - b.mean().item()
-    return Difference(difference, math.sqrt(variance), min(a.numel(), b.numel()))
+    return Difference(
+        difference, math.sqrt(variance), min(a.numel(), b.numel()), _threshold(degrees_of_freedom)
+    )
