@@ -341,18 +341,23 @@ def made_up_losses(in_window, beyond, seed):
     return (base + shift + noise).tolist()
 
 
-# MLP, GRU and transformer: the GRU gains most beyond the window, the transformer in it.
+# MLP, GRU and transformer: the GRU gains most beyond the window, the transformer evenly.
 NETWORK_LOSSES = [made_up_losses(0.0, 0.0, 0), made_up_losses(-0.05, -0.3, 1)]
-NETWORK_LOSSES.append(made_up_losses(-0.06, 0.0, 2))
+NETWORK_LOSSES.append(made_up_losses(-0.06, -0.06, 2))
+# Steps and characters predicted by the MLP, GRU and transformer, unequal as on the site.
+NETWORK_BUDGETS = [(2000, 20_000), (300, 15_000), (1500, 40_000)]
 
 
-def record_every_page(pages, network_losses=NETWORK_LOSSES, positions=POSITIONS):
+def record_every_page(
+    pages, network_losses=NETWORK_LOSSES, positions=POSITIONS, budgets=NETWORK_BUDGETS
+):
     for index, page in enumerate(pages):
         network = {}
         if index >= 2:
+            steps, predictions = budgets[index - 2]
             network = {
-                "steps": 1000 * index,
-                "training_predictions": 10_000 * index,
+                "steps": steps,
+                "training_predictions": predictions,
                 "val_losses": network_losses[index - 2],
                 "val_positions": positions,
                 "context_length": WINDOW,
@@ -391,6 +396,20 @@ def test_the_comparison_splits_the_gain_at_the_mlp_window(monkeypatch, tmp_path)
     beyond = namespace["gains"]["GRU"]["beyond"]
     assert beyond.count == int((~in_window).sum())
     assert beyond.difference == pytest.approx(gain[~in_window].mean().item(), rel=1e-5)
+    # The standard error counts each made-up name once: sum the deviations name by name.
+    lengths = [length + 1 for length in [3, 4, 5, 6, 7, 5, 6, 4, 9, 5] * 30]
+    per_name = [part.sum() for part in (gain.double() - gain.double().mean()).split(lengths)]
+    clustered = math.sqrt(len(lengths) / (len(lengths) - 1) * sum(t.item() ** 2 for t in per_name))
+    expected = clustered / len(gain)
+    assert namespace["gains"]["GRU"]["all"].standard_error == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_comparison_stops_when_the_budgets_differ_otherwise(monkeypatch, tmp_path):
+    monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
+    # A GRU that predicted more training characters than the MLP.
+    record_every_page(PAGES, budgets=[(2000, 20_000), (300, 25_000), (1500, 40_000)])
+    with pytest.raises(ClaimError, match="predicted fewer training characters"):
+        run_page(COMPARED)
 
 
 def test_the_comparison_stops_on_a_claim_that_fails(monkeypatch, tmp_path):

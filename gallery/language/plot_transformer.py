@@ -164,8 +164,10 @@ print(allowed(name_ids[None])[0, 0, :10, :10].int())
 # depends on what it holds, not on how far back it is. A causal model could infer its
 # place only indirectly, from the mask, since position :math:`p` attends over
 # :math:`p + 1` positions. A *position embedding*, a learned vector for each place
-# added to the character's own embedding, gives every layer the place directly. (This
-# page trains no model without one, so it does not measure how much that helps here.)
+# added to the character's own embedding at the input, states the place directly; the
+# later layers receive it only through the residual connections described next,
+# which add each block's output to its input rather than replace it. (This page
+# trains no model without one, so it does not measure how much that helps here.)
 # Each block adds the output of attention to its input, then the output of an MLP:
 # *residual* connections, which give the gradient a direct path through every layer.
 # Layer normalization comes before each of the two (*pre-norm*, as in GPT-2), so the
