@@ -89,13 +89,14 @@ def test_crop_and_flip_cuts_a_shifted_window_and_mirrors_some(page):
 @pytest.mark.parametrize(
     ("capability", "expected"),
     [
+        ((6, 1), torch.float32),
         ((7, 0), torch.float16),
         ((7, 5), torch.float16),
         ((8, 0), torch.bfloat16),
         ((9, 0), torch.bfloat16),
     ],
 )
-def test_autocast_is_bfloat16_from_ampere_on_and_float16_before(
+def test_autocast_is_bfloat16_from_ampere_on_float16_on_volta_float32_before(
     page, monkeypatch, capability, expected
 ):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)

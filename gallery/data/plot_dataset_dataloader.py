@@ -55,7 +55,7 @@ from pytorch_examples.reporting import format_table
 
 SEED = 0
 BATCH_SIZE = 128
-PADDING = 4  # largest shift of the random crop, in pixels
+PADDING = 2  # largest shift of the random crop, in pixels, as on the CIFAR-10 pages
 N_AUGMENTED = 7  # augmented copies of one image in the figure
 WORKER_COUNTS = (0, 1, 2)
 N_WARMUP_BATCHES = 2  # untimed batches at the start of each measured stream
@@ -322,7 +322,13 @@ consumed = training["tensor cache"]  # what training takes when data costs almos
 
 
 def keeps_up(name: str) -> str:
-    """Whether the source alone delivers more images per second than training consumes."""
+    """Whether the source alone delivers more images per second than training consumes.
+
+    With 0 workers loading and training take turns in one process, so the question
+    does not apply.
+    """
+    if name == loader_name[0]:
+        return "n/a (serial)"
     margin = timing_difference(alone[name], consumed)
     return "yes" if margin.a_higher() else "no" if margin.a_lower() else "within noise"
 
@@ -384,22 +390,24 @@ plt.show()
 # -------------------
 # Each dot is one timed window, each bar the mean of a source's windows, and the dashed
 # line the mean rate at which training consumed batches from the tensor cache, the
-# cheapest source. A source whose bar *alone* ends left of the line is the bottleneck:
-# training waits for it. The table's last column says which sources keep up on the
-# machine that built this page.
+# cheapest source. A source whose rate *alone* is lower than the line by more than the
+# noise (the table's *no*) is the bottleneck: training waits for it. The table's last
+# column says which sources keep up on the machine that built this page; with 0
+# workers loading and training run one after the other in one process, so the
+# question does not apply there.
 #
 # With 0 workers one process decodes a batch and then trains on it, so every step also
 # pays for decoding and per-image transforms, which cost far more than the cache's few
-# tensor operations: training gets fewer images per second from the loader than from
-# the cache. What workers add depends on the machine. A worker decodes in its own
-# process while training runs, which pays only if a core is idle to run it: with cores
-# to spare each worker adds images per second; when the cores are busy, workers and
-# training take turns on them, and the gain shrinks, vanishes, or turns into a loss,
-# since a worker also costs the passing of each batch between processes. The verdicts
-# above are this build's; the core count and load average printed before the timings
-# say which case it was. The sources are timed one after another, so a change of load
-# between them, which the spread of one source's windows cannot show, can shift a
-# whole row.
+# tensor operations: training gets fewer images per second from the loader than from the
+# cache. What workers add depends on the machine. A worker decodes in its own process
+# while training runs, which pays only if a core is idle to run it: with cores to spare
+# each worker adds images per second; when the cores are busy, workers and training take
+# turns on them, and the gain shrinks, vanishes, or turns into a loss, since a worker
+# also costs the passing of each batch between processes. The verdicts above are this
+# build's; the core count and load average printed before the timings hint at which case
+# it was (the load average counts this build's own process too). The sources are timed
+# one after another, so a change of load between them, which the spread of one source's
+# windows cannot show, can shift a whole row.
 #
 # A source that keeps up can still slow training when both need the same cores: compare
 # the *feeding training* bars with the dashed line. A faster training step moves the

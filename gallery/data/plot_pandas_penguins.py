@@ -243,7 +243,7 @@ check(
 # with Adam). Validation makes both choices. Each candidate keeps the weights of its
 # lowest validation loss and stops once ``PATIENCE`` epochs in a row have not lowered
 # it, so it trains as long as its own validation loss asks. Of the two, a rule fixed
-# here, before any score is read, keeps the one with the lower validation loss if it
+# in the code before this run keeps the one with the lower validation loss if it
 # is lower by more than the noise; within noise, the choice is a toss-up, and the
 # simpler candidate, softmax regression, is kept. The test rows stay unused.
 
@@ -306,7 +306,8 @@ check(
 # Each curve ends ``PATIENCE`` epochs after its dot: validation, not an epoch budget,
 # stopped both. The MLP gets lower, sooner. Whether lower by more than chance, the
 # paired comparison of :mod:`pytorch_examples.comparison` says: it takes the two losses
-# penguin by penguin, and for accuracy counts only the penguins classified differently.
+# penguin by penguin, and for accuracy counts only the penguins exactly one of the two
+# classifies right.
 val_losses, val_predictions = {}, {}
 for name, model in models.items():
     with torch.no_grad(), eval_mode(model):

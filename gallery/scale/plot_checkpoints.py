@@ -120,15 +120,25 @@ except pickle.UnpicklingError as error:
             print("  ", line.strip().split(". ")[0])
 print("weights_only=False runs it:")
 torch.load(untrusted, weights_only=False)
-added = Counter(item.__module__ for item in get_safe_globals())
+safe_globals = get_safe_globals()
+added = Counter(item.__module__ for item in safe_globals)
 print("allow-list entries added with add_safe_globals, by module:", dict(added))
+from_builtins = [item for item in safe_globals if item.__module__ == "builtins"]
+print("  builtins among them, for example:", ", ".join(e.__name__ for e in from_builtins[:4]))
+check(
+    all(isinstance(e, type) and issubclass(e, BaseException) for e in from_builtins),
+    "the entries from builtins are all exception classes",
+)
 
 # %%
 # ``weights_only=True`` does not stop :func:`torch.load` from calling functions the
 # file names: it calls only those on an allow-list. The list holds torch's functions
 # that rebuild tensors, a few types (``OrderedDict``, ``set``, ``torch.Size``, the
 # dtypes) and what :func:`torch.serialization.add_safe_globals` adds; torch has added
-# some itself, counted by module in the last line. ``print`` is not on the list. The
+# some itself, counted by module above. Those from ``builtins`` are the built-in
+# exception classes, which importing ``torch.distributed`` adds so that errors can be
+# passed between processes; the counts depend on which torch modules are imported.
+# ``print`` is not on the list. The
 # default has been ``weights_only=True`` since PyTorch 2.6, as torch's message says;
 # this page passes it anyway, because earlier versions default to ``False`` and the
 # environment variable ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` switches the default off.

@@ -222,9 +222,10 @@ if __name__ == "__main__":
 # with :func:`~pytorch_examples.processes.run_command`, which waits with a timeout:
 # if a rank fails, ``torchrun`` stops the others and the page raises with the failed
 # rank's error. If the run hangs, ``run_command`` asks ``torchrun`` to stop, which it
-# passes on to the ranks, and after a grace period kills every process of the run
-# still alive: ``torchrun`` starts each rank in a session of its own, so killing
-# ``torchrun``'s process group alone would leave the ranks running.
+# passes on to the ranks, and after a grace period, on Linux, kills every process of
+# the run still alive: ``torchrun`` starts each rank in a session of its own, so
+# killing ``torchrun``'s process group alone would leave the ranks running. On other
+# systems it kills only that process group.
 
 
 def run_training(name: str, n_processes: int | None, batch_size: int, *extra: str) -> dict:
@@ -315,8 +316,21 @@ views = run_training("ddp_views", N_PROCESSES, BATCH_PER_PROCESS, "--grad-views"
 labelled = [(f"DDP, rank {rank}", report) for rank, report in enumerate(ddp["reports"])]
 labelled += [(f"DDP views, rank {rank}", report) for rank, report in enumerate(views["reports"])]
 labelled += [("one process", single["reports"][0])]
-rows = [(name, r["held_bytes"], r["bucket_bytes"], r["total_bytes"]) for name, r in labelled]
-print(format_table(["process", "params, grads, momentum", "buckets", "total"], rows))
+
+
+def grads_in_buckets(report: dict) -> str:
+    """Whether the gradients are views into the buckets: then the buckets add no bytes."""
+    if report["bucket_bytes"] == 0:
+        return "n/a (no buckets)"
+    return "yes" if report["total_bytes"] == report["held_bytes"] else "no"
+
+
+rows = [
+    (name, r["held_bytes"], r["bucket_bytes"], r["total_bytes"], grads_in_buckets(r))
+    for name, r in labelled
+]
+columns = ["process", "params, grads, momentum", "buckets", "total", "grads are bucket views"]
+print(format_table(columns, rows))
 check(
     len({held for _, held, *_ in rows}) == 1,
     "every DDP process holds as many bytes of parameters, gradients and momentum "

@@ -248,8 +248,9 @@ check(
 # %%
 # What each process stores
 # ------------------------
-# The single process stores the whole model, as every DDP process does. The FSDP
-# processes share that amount between them.
+# The single process stores the whole model, as every DDP process does (a DDP process
+# with the default settings also holds its gradient buckets, a second copy of the
+# gradients, as the DDP page shows). The FSDP processes share that amount between them.
 fsdp_held = [report["held_bytes"] for report in fsdp["reports"]]
 one_copy = single["reports"][0]["held_bytes"]
 rows = [("one process", one_copy)]

@@ -196,7 +196,9 @@ check(
 # A bit-identical resume there also needs ``torch.use_deterministic_algorithms(True)``,
 # which switches to deterministic kernels and raises where an operation has none,
 # ``cudnn.benchmark`` left at ``False``, its default, and the GPU generators saved and
-# restored (``torch.cuda.get_rng_state_all``). Older PyTorch releases also required
+# restored (``torch.cuda.get_rng_state_all``), and the same GPU model with the same
+# CUDA, cuDNN and torch versions, since kernels differ between them. Older PyTorch
+# releases also required
 # the environment variable ``CUBLAS_WORKSPACE_CONFIG=:4096:8``; the torch this project
 # requires no longer does, as it gives each CUDA stream a cuBLAS workspace of its own.
 

@@ -181,8 +181,10 @@ check(
 # Under ``torch.autocast`` the convolutions and the linear layer compute in bfloat16,
 # which has float32's range but 8 significant bits instead of 24; the weights and
 # their updates stay float32. Half the bytes can mean twice the speed, but only on a
-# processor that computes bfloat16 natively (x86 chips with AVX512-BF16 or AMX,
-# recent ARM chips); elsewhere it is emulated, and slower. So rather than assume,
+# processor that computes bfloat16 natively (x86 chips with the AVX512-BF16 or AMX-BF16
+# instructions, recent ARM chips); elsewhere it is emulated, and slower. The output
+# prints whether this processor has either x86 instruction set (the general vector
+# level PyTorch reports does not say). So rather than assume,
 # the page times a few training steps in each precision, taking turns so that a
 # change in the machine's load hits both alike. Timings on a busy machine are noisy,
 # so bfloat16 is chosen only if its steps are faster by more than the noise
@@ -227,8 +229,10 @@ def choose_precision(step_seconds: dict[str, list[float]]) -> str:
 
 for dtype in (torch.float32, torch.bfloat16):  # eps = 2 ** -(significant bits - 1)
     print(f"{dtype}: {1 - math.log2(torch.finfo(dtype).eps):.0f} significant bits")
+cpu_features = torch.cpu.get_capabilities()
 print(
     f"CPU vector instructions: {torch.backends.cpu.get_cpu_capability()}, "
+    f"AVX512-BF16: {cpu_features.get('avx512_bf16')}, AMX-BF16: {cpu_features.get('amx_bf16')}, "
     f"threads: {torch.get_num_threads()}"
 )
 step_seconds = time_steps(("float32", "bfloat16"))
@@ -362,9 +366,11 @@ for name, both in scores.items():
 # Is the plain network's gap larger by more than the noise? The difference of the gaps
 # is the difference between the two networks on the training images minus that on
 # the validation images. Each is paired (both networks see the same images, so only the
-# images they disagree on count; :func:`~pytorch_examples.comparison.accuracy_difference`),
-# and the two sets of images are separate, so their standard errors combine as the
-# root of the sum of squares.
+# images exactly one of the two gets right count;
+# :func:`~pytorch_examples.comparison.accuracy_difference`), and the two sets of images
+# are separate, so their standard errors combine as the root of the sum of squares.
+# The standard errors on this page count the sampling of the images only, not what
+# retraining with another seed would change.
 on_train = accuracy_difference(
     scores["plain"]["train"].predictions, scores["augmented"]["train"].predictions, seen_labels
 )
@@ -390,8 +396,8 @@ check(
 # in this budget is for the validation set to say, and again both networks are scored
 # on the same images, so the comparison is paired. If one network is ahead by more
 # than the noise, it is kept. If not, the validation set cannot tell them apart, and
-# the rule fixed before the run, ``TIE_KEEPS``, keeps the plain network, the simpler
-# recipe. The output says which case this run is.
+# the rule fixed in the code before this run, ``TIE_KEEPS``, keeps the plain network,
+# the simpler recipe. The output says which case this run is.
 predicted_val = {name: both["val"].predictions for name, both in scores.items()}
 right = {name: predicted == val_labels for name, predicted in predicted_val.items()}
 print(

@@ -283,25 +283,39 @@ norm.train()
 # the largest of :math:`x + b` is the largest :math:`x`, plus :math:`b`. Below, the
 # same filters with and without a random bias give the same normalized output,
 # directly and through pooling, up to float32 rounding: the largest difference is
-# within ``TOLERANCE``, as in the checks above. It is printed also in rounding steps:
-# the gap between the largest normalized output and the next float32, the smallest
-# difference two float32 numbers of that size can have. So the convolutions before
-# batch normalization are built with ``bias=False``.
+# within ``TOLERANCE``, as in the checks above. That difference is absolute, and its
+# size has a reason: the bias, up to 1, is added to each convolution output, and the
+# sum is rounded to float32 at its own size, an error of up to half the spacing of
+# float32 numbers there, largest at the largest sum; normalization then multiplies
+# every error by :math:`\gamma/\sigma`. The output prints that spacing, the largest
+# :math:`\gamma/\sigma`, and the difference in units of their product, which is at
+# most two such units. So the convolutions before batch normalization are built with
+# ``bias=False``.
 with_bias = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1)
 with torch.no_grad():
     with_bias.weight.copy_(conv.weight)
     with_bias.bias.uniform_(-1.0, 1.0)
-differences = {
-    "convolution, batch norm": norm(with_bias(batch)) - norm(features),
-    "convolution, pooling, batch norm": norm(pool(with_bias(batch))) - norm(pool(features)),
+inputs = {  # the batch norm's input with and without the bias
+    "convolution, batch norm": (with_bias(batch), features),
+    "convolution, pooling, batch norm": (pool(with_bias(batch)), pool(features)),
 }
-largest = normalized.abs().max()  # the batch norm's output without bias, from above
-rounding_step = torch.nextafter(largest, torch.tensor(torch.inf)) - largest
-print(f"largest output {largest:.1f}; float32 rounding step there {rounding_step:.1e}")
-for name, difference in differences.items():
-    error = difference.abs().max()
-    steps = error / rounding_step
-    print(f"{name}: largest difference the bias makes {error:.1e}, {steps:.1f} steps")
+differences, units = {}, {}
+for name, (biased, unbiased) in inputs.items():
+    differences[name] = norm(biased) - norm(unbiased)
+    largest_sum = biased.abs().max()
+    spacing = torch.nextafter(largest_sum, torch.tensor(torch.inf)) - largest_sum
+    sigma = unbiased.var(dim=(0, 2, 3), keepdim=True, unbiased=False).add(norm.eps).sqrt()
+    gain = (gamma / sigma).max()
+    error = differences[name].abs().max()
+    units[name] = (error / (spacing * gain)).item()
+    print(
+        f"{name}: largest difference the bias makes {error:.1e}; float32 spacing at the "
+        f"largest sum {spacing:.1e}, largest gamma/sigma {gain:.1f}: {units[name]:.1f} units"
+    )
+check(
+    all(unit <= 2 for unit in units.values()),
+    "the difference is at most two units of spacing at the largest sum times gamma/sigma",
+)
 check(
     all(difference.abs().max() < TOLERANCE for difference in differences.values()),
     "a bias before batch normalization changes nothing beyond rounding (within TOLERANCE)",

@@ -21,8 +21,8 @@ techniques and prints what it reaches. You will learn how to:
 * keep the whole data set on the GPU as uint8, and crop, flip and normalize each batch
   there with a few tensor operations instead of per-image Python code;
 * run the forward pass in 16-bit floats with :func:`torch.autocast`: bfloat16 where the
-  GPU's tensor cores compute it, else float16 with a gradient scaler; and store images
-  and weights ``channels_last``, the layout tensor cores prefer;
+  GPU's tensor cores compute it, else float16 with a gradient scaler where they exist;
+  and store images and weights ``channels_last``, the layout tensor cores prefer;
 * train with large batches, a one-cycle learning-rate schedule and label smoothing;
 * optionally compile the model with :func:`torch.compile`;
 * time GPU work honestly: warm up first, and synchronize before reading the clock.
@@ -74,9 +74,12 @@ torch.backends.cudnn.benchmark = True  # let cuDNN time its kernels once and kee
 
 
 def autocast_dtype_for(device: torch.device) -> torch.dtype:
-    """bfloat16, unless the device is a GPU whose tensor cores lack it (before Ampere)."""
+    """bfloat16, unless the device is a GPU whose tensor cores lack it: float16 on Volta
+    and Turing, float32 (autocast off) on older GPUs, which have no tensor cores."""
     # Not torch.cuda.is_bf16_supported(): by default it also says yes where bfloat16
     # is only emulated, as on a T4.
+    if device.type == "cuda" and torch.cuda.get_device_capability(device) < (7, 0):
+        return torch.float32
     if device.type == "cuda" and torch.cuda.get_device_capability(device) < (8, 0):
         return torch.float16
     return torch.bfloat16
@@ -211,13 +214,15 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # convolutions compute in a 16-bit format on the tensor cores, while the weights and
 # the loss stay float32. The format depends on the GPU. Tensor cores compute bfloat16,
 # which has float32's range, from compute capability ``(8, 0)`` (Ampere) on. Older
-# GPUs, such as the T4 (compute capability 7.5) that free notebook services offer, have
-# tensor cores for float16 only, whose smallest normal number is printed below:
+# GPUs from compute capability 7.0 (Volta, and Turing such as the T4, 7.5, that free
+# notebook services offer) have tensor cores for float16 only, whose smallest normal
+# number is printed below; GPUs below 7.0 have no tensor cores, and there the page
+# trains in float32 with autocast off, as float16 would not reach the tensor cores' speed:
 # gradients smaller than that lose their precision or become zero. A gradient scaler
 # multiplies the loss by a large factor before the backward pass, so that the
 # gradients are computed at a scale float16 holds, and divides them by it again before
 # the step. Where a gradient then overflows, it skips that step and lowers the
-# factor; after a run of good steps it raises it again. In bfloat16 the scaler is
+# factor; after a run of good steps it raises it again. Otherwise the scaler is
 # switched off and each of its calls passes straight through. The loss stays on the
 # GPU: calling ``.item()`` each step would make Python wait for the GPU every time.
 for dtype in (torch.float16, torch.bfloat16):
@@ -227,7 +232,7 @@ scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float
 
 def train_step(images, labels, optimizer):
     inputs = to_input(crop_and_flip(images))
-    with torch.autocast(device.type, dtype=autocast_dtype):
+    with torch.autocast(device.type, autocast_dtype, enabled=autocast_dtype != torch.float32):
         logits = train_model(inputs)
     loss = F.cross_entropy(logits.float(), labels, label_smoothing=LABEL_SMOOTHING)
     optimizer.zero_grad(set_to_none=True)
@@ -245,7 +250,7 @@ def evaluate(images, labels, mirror_average=False):
     logits = []
     for batch in images.split(EVAL_BATCH_SIZE):
         inputs = to_input(batch)
-        with torch.autocast(device.type, dtype=autocast_dtype):
+        with torch.autocast(device.type, autocast_dtype, enabled=autocast_dtype != torch.float32):
             batch_logits = model(inputs).float()
             if mirror_average:
                 batch_logits = (batch_logits + model(inputs.flip(3)).float()) / 2
@@ -261,8 +266,8 @@ def evaluate(images, labels, mirror_average=False):
 # The first steps pay one-time costs: the CUDA context, cuDNN's search for the fastest
 # kernels, and compilation when ``COMPILE`` is on. A few warm-up steps pay them before
 # the clock starts; the initial weights are then restored, so that the timed run
-# trains from scratch. The gradient scaler, when it is on, keeps the factor the warm-up
-# steps settled on.
+# trains from scratch. The gradient scaler, when it is on, keeps the factor as the
+# warm-up steps left it.
 initial_weights = copy.deepcopy(model.state_dict())
 warmup_optimizer = torch.optim.SGD(model.parameters(), lr=MAX_LEARNING_RATE)
 for _ in range(WARMUP_STEPS):
