@@ -125,9 +125,11 @@ class Difference:
             For example ``"MLP - softmax regression = -0.0123 ± 0.0040 (-3.1 standard
             errors): MLP lower"``; ``"within noise"`` replaces the last part when the
             difference is at most :attr:`threshold` standard errors, and the
-            threshold is named when it is not :data:`NOISE_LEVEL`.
+            threshold is named when it does not round to :data:`NOISE_LEVEL`.
         """
-        level = "" if self.threshold == NOISE_LEVEL else f"; noise level {self.threshold:.1f}"
+        # Named only where it reads differently from NOISE_LEVEL at one decimal.
+        shown = round(self.threshold, 1) != NOISE_LEVEL
+        level = f"; noise level {self.threshold:.1f}" if shown else ""
         if self.a_lower():
             verdict = f"{name_a} lower"
         elif self.a_higher():
