@@ -245,8 +245,10 @@ check(
 # with the source alone, and as many with a training step on every batch; their spread
 # shows how far one measurement can be trusted.
 # :func:`~pytorch_examples.comparison.timing_difference` compares two sources by the
-# difference of their mean rates and its standard error, and a difference of at most
-# two standard errors counts as within noise, not as a win.
+# difference of their mean rates and its standard error. With so few repeats the
+# threshold is Student's t for the repeats' degrees of freedom, a little above two
+# standard errors (the output prints it as the noise level); a difference within it
+# counts as within noise, not as a win.
 #
 # The timed code runs with ``torch.set_num_threads(TRAINING_THREADS)``, one thread.
 # PyTorch would otherwise spread each training step over every core, and the workers
