@@ -21,6 +21,12 @@ def test_the_output_is_returned_and_the_settings_reach_the_command(tmp_path):
     assert Path(cwd).resolve() == tmp_path.resolve()
 
 
+def torchrun_two_ranks(script: str, *arguments: str) -> list[str]:
+    """The command that runs ``script`` in two ranks on this machine with torchrun."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    return [*command, "--nproc-per-node=2", script, *arguments]
+
+
 def test_a_failing_rank_fails_the_launch_with_its_error(tmp_path):
     (tmp_path / "fails.py").write_text(
         "import os, sys, time\n"
@@ -28,14 +34,7 @@ def test_a_failing_rank_fails_the_launch_with_its_error(tmp_path):
         "    sys.exit('rank 1 failed on purpose')\n"
         "time.sleep(120)\n"
     )
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc-per-node=2",
-        "fails.py",
-    ]
+    command = torchrun_two_ranks("fails.py")
     start = time.monotonic()
     with pytest.raises(RuntimeError, match="rank 1 failed on purpose"):
         run_command(command, tmp_path, timeout=60)
@@ -76,15 +75,7 @@ HANGS_OUTSIDE_ANY_COLLECTIVE = (
 def test_a_hanging_torchrun_is_stopped_with_its_workers(tmp_path, arguments):
     # torchrun starts each worker in a session of its own, out of reach of its group.
     (tmp_path / "hangs.py").write_text(HANGS_OUTSIDE_ANY_COLLECTIVE)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc-per-node=2",
-        "hangs.py",
-        *arguments,
-    ]
+    command = torchrun_two_ranks("hangs.py", *arguments)
     timeout, grace, margin = 20, 2, 10  # the timeout leaves the ranks time to start
     raised = []
     call = partial(run_command, command, tmp_path, timeout=timeout, grace=grace)
