@@ -83,7 +83,7 @@ def downloads(session: nox.Session) -> None:
     """After docs: run a downloaded script, notebook and the zip of all scripts.
 
     In a fresh virtual environment outside the checkout, with the site's wheel and no
-    source tree (tests/check_downloads.py says how). Packages come from uv's cache, at
+    source tree (tests/site/check_downloads.py says how). Packages come from uv's cache, at
     the versions the docs environment has.
     """
     site = DOCS_BUILD / "html"
@@ -116,7 +116,7 @@ def downloads(session: nox.Session) -> None:
     try:
         session.run(
             "python",
-            str(ROOT / "tests" / "check_downloads.py"),
+            str(ROOT / "tests" / "site" / "check_downloads.py"),
             str(site),
             uv,
             str(constraints),
@@ -154,7 +154,7 @@ def inventories(session: nox.Session) -> None:
     """Download the intersphinx inventories into docs/_inventories (needs the network)."""
     import urllib.request
 
-    sys.path.insert(0, str(ROOT / "docs"))
+    sys.path.insert(0, str(ROOT / "docs" / "ext"))
     from intersphinx_sources import INVENTORY_DIR, INVENTORY_URLS
 
     INVENTORY_DIR.mkdir(exist_ok=True)

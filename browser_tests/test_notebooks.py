@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 DOCS = Path(__file__).parents[1] / "docs"
-sys.path.insert(0, str(DOCS))
+sys.path.insert(0, str(DOCS / "ext"))
 from gallery_manifest import GPU, SLOW  # noqa: E402
 
 BUILT = DOCS / "auto_examples"

@@ -16,13 +16,13 @@ from pytorch_examples.device import gpu_examples_enabled
 
 DOCS_DIR = Path(__file__).parent
 REPO_ROOT = DOCS_DIR.parent
-sys.path.insert(0, str(DOCS_DIR))
+sys.path.insert(0, str(DOCS_DIR / "ext"))
 import wheel_offer  # noqa: E402
 from gallery_manifest import GPU, SECTIONS, reading_path  # noqa: E402
 from intersphinx_sources import INVENTORY_DIR, INVENTORY_URLS  # noqa: E402
 
 # The wheel of the checkout this site documents, built now: the site offers it, and every
-# downloaded script and notebook installs it (docs/wheel_offer.py). The publishing
+# downloaded script and notebook installs it (docs/ext/wheel_offer.py). The publishing
 # workflow gives the site's address, so that downloads can name the wheel by its URL.
 OFFER = wheel_offer.prepare(
     REPO_ROOT, DOCS_DIR / "_build" / "wheel", os.environ.get("PYTORCH_EXAMPLES_SITE_URL", "")
@@ -64,7 +64,7 @@ napoleon_numpy_docstring = True
 # Dataclass fields are documented once, in the class's "Attributes" section.
 napoleon_use_ivar = True
 
-# GPU-only examples (marked in docs/gallery_manifest.py) run only when
+# GPU-only examples (marked in docs/ext/gallery_manifest.py) run only when
 # PYTORCH_EXAMPLES_GPU=1 and CUDA is available; otherwise their pages are built from the
 # code alone, and the "gpu_examples_run" tag, absent, shows the note at their top that
 # says so.

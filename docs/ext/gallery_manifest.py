@@ -2,17 +2,18 @@
 
 Everything that lists example pages reads this file: the Sphinx configuration (section
 and page order, which pages execute), the reading paths on the home page and the gallery
-index, the tests (which pages are slow, which need a GPU) and the notebook check. A test
-fails when a ``plot_*.py`` file in ``gallery/`` is missing here, or when this file names
-one that does not exist.
+index, the tests (which pages are slow, which need a GPU, the small settings each runs with in
+the test suite) and the notebook check. A test fails when a ``plot_*.py`` file in
+``gallery/`` is missing here, or when this file names one that does not exist.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-GALLERY_DIR = Path(__file__).parents[1] / "gallery"
+GALLERY_DIR = Path(__file__).parents[2] / "gallery"
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,23 @@ class Page:
     gpu : bool
         It needs a CUDA GPU: it runs only when ``PYTORCH_EXAMPLES_GPU=1`` and CUDA is
         present, and is never run as a notebook.
+    small : Mapping or None
+        Settings (top-level constants) that make the page quick, for the test suite,
+        which then runs it once with them and records its claims rather than enforcing
+        them; a slow or GPU page with small settings runs in the test suite too. None:
+        the tests run the page as written (if it is fast), claims enforced.
     """
 
     file: str
     title: str
     slow: bool = False
     gpu: bool = False
+    small: Mapping[str, object] | None = field(default=None, compare=False)
+
+    @property
+    def runs_in_tests(self) -> bool:
+        """Whether the default test run executes it (as written, or with small settings)."""
+        return self.small is not None or not (self.slow or self.gpu)
 
     @property
     def path(self) -> Path:
@@ -112,10 +124,50 @@ SECTIONS = (
         (
             Page("language/plot_bigram_counts.py", "bigram counts"),
             Page("language/plot_softmax_bigram.py", "the bigram model as a softmax layer"),
-            Page("language/plot_mlp_language_model.py", "an MLP with embeddings", slow=True),
-            Page("language/plot_recurrent_network.py", "a recurrent network", slow=True),
+            Page(
+                "language/plot_mlp_language_model.py",
+                "an MLP with embeddings",
+                slow=True,
+                small={
+                    "EMBEDDING_DIM": 4,
+                    "HIDDEN_DIM": 16,
+                    "N_STEPS": 20,
+                    "EVAL_EVERY": 10,
+                    "N_SAMPLES": 2,
+                },
+            ),
+            Page(
+                "language/plot_recurrent_network.py",
+                "a recurrent network",
+                slow=True,
+                small={
+                    "EMBEDDING_DIM": 8,
+                    "HIDDEN_DIM": 16,
+                    "RNN_HIDDEN_DIM": 24,
+                    "N_STEPS": 30,
+                    "EVAL_EVERY": 10,
+                    "BATCH_SIZE": 64,
+                    "MAX_LEARNING_RATE": 1e-2,
+                    "N_SAMPLES": 3,
+                },
+            ),
             Page("language/plot_self_attention.py", "self-attention, written out"),
-            Page("language/plot_transformer.py", "a small GPT", slow=True),
+            Page(
+                "language/plot_transformer.py",
+                "a small GPT",
+                slow=True,
+                small={
+                    "WIDTH": 16,
+                    "N_HEADS": 2,
+                    "N_LAYERS": 1,
+                    "N_STEPS": 30,
+                    "EVAL_EVERY": 10,
+                    "ROWS_PER_BATCH": 16,
+                    "MAX_LEARNING_RATE": 1e-2,
+                    "N_SAMPLES": 3,
+                    "N_COUNTED": 30,
+                },
+            ),
             Page("language/plot_language_models_compared.py", "the models compared", slow=True),
         ),
     ),
@@ -126,9 +178,38 @@ SECTIONS = (
         (
             Page("vision/plot_cifar10_data.py", "CIFAR-10 as tensors"),
             Page("vision/plot_convolution_layers.py", "convolution, pooling, batch norm"),
-            Page("vision/plot_cifar10_cnn.py", "a CNN for CIFAR-10 on a CPU", slow=True),
+            Page(
+                "vision/plot_cifar10_cnn.py",
+                "a CNN for CIFAR-10 on a CPU",
+                slow=True,
+                small={
+                    "SUBSET": 512,
+                    "N_VALIDATION": 256,
+                    "WIDTHS": (4, 8, 16),
+                    "N_EPOCHS": 2,
+                    "BATCH_SIZE": 64,
+                    "N_TIMING_STEPS": 2,
+                },
+            ),
             Page("vision/plot_devices_and_precision.py", "devices and mixed precision"),
-            Page("vision/plot_gpu_fast_cifar10.py", "fast training on a GPU", slow=True, gpu=True),
+            Page(
+                "vision/plot_gpu_fast_cifar10.py",
+                "fast training on a GPU",
+                slow=True,
+                gpu=True,
+                # Small enough for a shared CPU (bfloat16 convolutions are slow there),
+                # large enough that the training loss falls over three epochs.
+                small={
+                    "DEVICE": "cpu",
+                    "SUBSET": 64,
+                    "N_VALIDATION": 64,
+                    "N_EPOCHS": 3,
+                    "BATCH_SIZE": 8,
+                    "EVAL_BATCH_SIZE": 128,
+                    "WIDTH": 4,
+                    "WARMUP_STEPS": 1,
+                },
+            ),
         ),
     ),
     Section(
@@ -145,8 +226,16 @@ SECTIONS = (
         "Training runs that survive and scale",
         None,
         (
-            Page("scale/plot_checkpoints.py", "saving and loading checkpoints"),
-            Page("scale/plot_resume_training.py", "resuming a run exactly"),
+            Page(
+                "scale/plot_checkpoints.py",
+                "saving and loading checkpoints",
+                small={"N_EPOCHS": 2},
+            ),
+            Page(
+                "scale/plot_resume_training.py",
+                "resuming a run exactly",
+                small={"N_EPOCHS": 4, "STOP_AFTER": 2},
+            ),
             Page("scale/plot_distributed_data_parallel.py", "DistributedDataParallel"),
             Page("scale/plot_fsdp.py", "sharding a model with FSDP"),
         ),
@@ -186,7 +275,7 @@ class ReadingOrder:
         names = [page.path.name for page in PAGES]
         name = Path(filename).name
         if name not in names:
-            raise ValueError(f"{name} is not in docs/gallery_manifest.py: add it to a section")
+            raise ValueError(f"{name} is not in docs/ext/gallery_manifest.py: add it to a section")
         return names.index(name)
 
     def __repr__(self) -> str:

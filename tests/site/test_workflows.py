@@ -10,7 +10,7 @@ import yaml
 
 from pytorch_examples.data.download import cache_dir
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 

@@ -36,7 +36,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import unquote
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 EXAMPLE = "auto_examples/basics/plot_tensors_numpy"  # fast, and reads no data
 HEADER_COMMAND = re.compile(r"^#\s+(pip install \S+)\s*$", re.M)
 

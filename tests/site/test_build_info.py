@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +11,6 @@ import pytest
 import torch
 import torchvision
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "docs"))
 import build_line
 import wheel_offer
 

@@ -6,7 +6,7 @@ Read by ``docs/conf.py`` and by the ``inventories`` nox session, which downloads
 
 from pathlib import Path
 
-INVENTORY_DIR = Path(__file__).parent / "_inventories"
+INVENTORY_DIR = Path(__file__).parents[1] / "_inventories"
 INVENTORY_URLS = {
     "python": "https://docs.python.org/3/",
     "torch": "https://docs.pytorch.org/docs/stable/",

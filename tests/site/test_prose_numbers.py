@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "docs"))
 from prose_numbers import PageText, cited_numbers, split_generated_page, unmatched_numbers
 
 # A page as sphinx-gallery generates it: a title, prose, code and its printed output.
