@@ -3,10 +3,13 @@
 sphinx-gallery turns each ``gallery/**/plot_*.py`` into a reST page holding three kinds
 of text: prose, code and the output the code printed. After it has written those pages,
 this extension reads each one and warns (which fails the build, since the docs build
-turns warnings into errors) about any number in the prose that matches no number in the
-page's code or output. A number matches when the prose states it to the precision it is
-written with: "2.45" matches a printed 2.4544, "169,000" a printed 168,951, "71 %" a
-printed 0.7117. Integers from 0 to 10 are not checked (two layers, 3 x 3 filters).
+turns warnings into errors) about any number in the prose that the page neither printed
+nor shows as a named constant (an upper-case name assigned a literal, such as
+``N_STEPS = 6000`` or ``WIDTHS = (32, 64, 128)``). A number that appears in the code only
+as a literal inside an expression (``range(800)``, ``lr=2e-3``) does not count: name it,
+or print it. A number matches when the prose states it to the precision it is written
+with: "2.45" matches a printed 2.4544, "169,000" a printed 168,951, "71 %" a printed
+0.7117. Integers from 0 to 10 are not checked (two layers, 3 x 3 filters).
 
 A number that comes from elsewhere (a paper's result, a year) is declared on its page in
 a config comment, which sphinx-gallery removes from the rendered code::
@@ -57,7 +60,10 @@ class UnmatchedNumber:
 
 @dataclass
 class PageText:
-    """The three kinds of text on a generated example page."""
+    """The three kinds of text on a generated example page.
+
+    ``code`` holds the code blocks, each dedented and separated by a blank line.
+    """
 
     prose: list[tuple[int, str]]
     code: str
@@ -78,10 +84,11 @@ def split_generated_page(rst: str) -> PageText:
         Prose lines with their 1-based line numbers, and code and output as text.
     """
     prose: list[tuple[int, str]] = []
-    code: list[str] = []
+    code_blocks: list[list[str]] = []
     output: list[str] = []
     sink: list[str] | None = None  # where the current directive's body goes
     directive_indent = -1
+    body_indent = -1  # the indentation of the current directive's body
     for number, line in enumerate(rst.splitlines(), start=1):
         if line.lstrip().startswith("**Total running time of the script:**"):
             break  # the download links and the build's own footer follow
@@ -90,22 +97,28 @@ def split_generated_page(rst: str) -> PageText:
         if stripped.startswith(".. ") and (sink is None or indent <= directive_indent):
             # A directive, possibly nested in another (sphinx-gallery puts each output
             # block inside an ``rst-class`` directive).
-            directive_indent = indent
+            directive_indent, body_indent = indent, -1
             sink = None
             if stripped.startswith(".. code-block:: none"):
                 sink = output
             elif stripped.startswith(".. code-block::"):
-                sink = code
+                code_blocks.append([])
+                sink = code_blocks[-1]
             continue
         if directive_indent >= 0:
             if not stripped or indent > directive_indent:
                 if sink is not None and stripped and not stripped.startswith(":"):
-                    sink.append(stripped)
+                    if body_indent < 0:
+                        body_indent = indent
+                    sink.append(line[body_indent:] if sink is not output else stripped)
+                elif sink is not None and not stripped and body_indent >= 0:
+                    sink.append("")
                 continue
             sink, directive_indent = None, -1
         if stripped and not re.fullmatch(r"([=\-~^\"'`#*+])\1+", stripped):
             prose.append((number, line))
-    return PageText(prose=prose, code="\n".join(code), output="\n".join(output))
+    code = "\n\n".join("\n".join(block).strip("\n") for block in code_blocks)
+    return PageText(prose=prose, code=code, output="\n".join(output))
 
 
 def _values(text: str) -> list[float]:
@@ -117,6 +130,53 @@ def _values(text: str) -> list[float]:
         except ValueError:
             continue
     return values
+
+
+def _literal_numbers(node: ast.expr) -> list[float]:
+    """Return the numbers of a literal: a number, or a container of literals."""
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return []
+    found: list[float] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int | float):
+            found.append(float(item))
+        elif isinstance(item, tuple | list | set | frozenset):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return found
+
+
+def named_constants(code: str) -> list[float]:
+    """Return the numbers a page's code shows as named constants.
+
+    A named constant is an assignment to an upper-case name (``N_STEPS = 6000``,
+    ``WIDTHS = (32, 64, 128)``, ``LEARNING_RATE: float = 3e-3``) whose value is a
+    literal. Code that does not parse (a fragment) contributes nothing.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    numbers: list[float] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        names = [n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        if names and all(n.id.isupper() for n in names):
+            numbers.extend(_literal_numbers(value))
+    return numbers
 
 
 def _matches(written: str, decimals: str | None, percent: bool, produced: list[float]) -> bool:
@@ -153,7 +213,7 @@ def _context(text: str, match: re.Match[str], width: int = 60) -> str:
 
 
 def unmatched_numbers(page: PageText, cited: set[str] = frozenset()) -> list[UnmatchedNumber]:
-    """Return the numbers in a page's prose that its code and output do not produce.
+    """Return the numbers in a page's prose that it neither printed nor names as a constant.
 
     Parameters
     ----------
@@ -167,7 +227,7 @@ def unmatched_numbers(page: PageText, cited: set[str] = frozenset()) -> list[Unm
     list of UnmatchedNumber
         One entry per unmatched number, in the order of the prose.
     """
-    produced = _values(page.code) + _values(page.output)
+    produced = named_constants(page.code) + _values(page.output)
     problems = []
     for first_line, paragraph in _paragraphs(page.prose):
         text = INLINE_MARKUP.sub(" ", paragraph)
@@ -208,7 +268,8 @@ def check_gallery(app: Sphinx) -> None:
             docname = str(rst_path.relative_to(app.srcdir).with_suffix(""))
             for problem in unmatched_numbers(page, cited):
                 logger.warning(
-                    "%r in the prose is a time, or a number neither printed nor in the code: %r",
+                    "%r in the prose is a time, or a number neither printed nor a named "
+                    "constant of the page: %r",
                     problem.text,
                     problem.sentence,
                     location=(docname, problem.line),
@@ -236,7 +297,7 @@ def check_script(script: Path) -> list[UnmatchedNumber]:
         for offset, line in enumerate(block.content.splitlines())
         if not line.strip().startswith("..")
     ]
-    code = "\n".join(block.content for block in blocks if block.type == "code")
+    code = "\n\n".join(block.content for block in blocks if block.type == "code")
     with tempfile.TemporaryDirectory() as workdir:
         result = subprocess.run(
             [sys.executable, str(script.resolve())],

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from prose_numbers import PageText, cited_numbers, split_generated_page, unmatched_numbers
+from prose_numbers import (
+    PageText,
+    cited_numbers,
+    named_constants,
+    split_generated_page,
+    unmatched_numbers,
+)
 
 # A page as sphinx-gallery generates it: a title, prose, code and its printed output.
 GENERATED = """\
@@ -102,4 +108,42 @@ def test_cited_numbers_are_allowed_and_read_from_the_config_comment():
 @pytest.mark.parametrize("word", ["float32", "CIFAR-10", "L2", "3x3", "16-bit", "conv2d"])
 def test_numbers_inside_names_are_not_claims(word):
     page = PageText(prose=[(1, f"We use {word} here, and {word}.")], code="", output="")
+    assert unmatched_numbers(page) == []
+
+
+def test_code_blocks_keep_their_indentation_so_constants_can_be_read():
+    rst = GENERATED.replace(
+        "    N_STEPS = 6000\n",
+        "    N_STEPS = 6000\n    for step in range(N_STEPS):\n        WIDTH = 12\n",
+    )
+    page = split_generated_page(rst.format(val="1.99", extra="."))
+    assert "for step in range(N_STEPS):\n    WIDTH = 12" in page.code
+    assert named_constants(page.code) == [6000.0, 12.0]
+
+
+@pytest.mark.parametrize(
+    ("code", "numbers"),
+    [
+        ("N_STEPS = 6000", [6000.0]),
+        ("WIDTHS = (32, 64)", [64.0, 32.0]),
+        ("RATES: dict[str, float] = {'adam': 3e-3}", [0.003]),
+        ("A = B = 5", [5.0]),
+        ("n_steps = 6000", []),  # not named as a constant
+        ("N_STEPS = int(6000)", []),  # not a literal
+        ("USE_BF16 = True", []),
+        ("for step in range(800):\n    pass", []),
+        ("this is not python", []),
+    ],
+)
+def test_named_constants_are_upper_case_names_given_literals(code, numbers):
+    assert sorted(named_constants(code)) == sorted(numbers)
+
+
+def test_a_number_only_buried_in_the_code_no_longer_passes():
+    # The drift this check exists for: the prose says 12 epochs while the page trains
+    # for N_EPOCHS = 10; a 12 elsewhere in the code (a figure size) used to satisfy it.
+    code = "N_EPOCHS = 10\nfig, ax = plt.subplots(figsize=(12, 4))\nprint(N_EPOCHS)"
+    page = PageText(prose=[(1, "The model trains for 12 epochs.")], code=code, output="10")
+    assert [p.text for p in unmatched_numbers(page)] == ["12"]
+    page.prose = [(1, "The model trains for 10 epochs.")]
     assert unmatched_numbers(page) == []
