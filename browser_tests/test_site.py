@@ -57,6 +57,13 @@ def site_url():
     server.server_close()
 
 
+# No sandbox (CI runs as root), no GPU, and no background requests to Google's servers.
+CHROMIUM_FLAGS = (
+    "--no-sandbox --disable-gpu --disable-background-networking "
+    "--disable-component-update --disable-sync --no-first-run"
+).split()
+
+
 @pytest.fixture(scope="module")
 def browser():
     require(
@@ -66,9 +73,8 @@ def browser():
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+            args=CHROMIUM_FLAGS,
+        )
         yield browser
         browser.close()
 

@@ -212,8 +212,8 @@ def plot_confusion_matrix(ax: Axes, matrix: torch.Tensor, class_names: Sequence[
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7,
-                    color="white" if shares[i, j] > 0.5 else "black")  # fmt: skip
+            ink = "white" if shares[i, j] > 0.5 else "black"  # readable on the dark cells
+            ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=ink)
     ax.set_xticks(range(k), list(class_names), rotation=45, ha="right")
     ax.set_yticks(range(k), list(class_names))
     ax.set_xlabel("predicted class")
