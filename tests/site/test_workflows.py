@@ -36,23 +36,17 @@ def readme_commands() -> list[str]:
 def test_the_site_workflow_builds_with_the_readme_docs_command():
     build = load("site.yml")["jobs"]["build"]
     command = step(build, "Build the site")["run"].strip()
-    assert command == "python3 -m pip install 'nox[uv]' && python3 -m nox -s docs"
-    assert command in readme_commands()
+    assert command in readme_commands(), f"the README does not give {command!r}"
 
 
-def test_the_site_is_published_from_main_and_attached_to_pull_requests():
-    workflow = load("site.yml")
-    assert workflow["on"]["push"]["branches"] == ["main"]
-    assert "pull_request" in workflow["on"]
-    deploy = workflow["jobs"]["deploy"]
-    assert deploy["if"] == "github.event_name == 'push'"
-    assert deploy["environment"]["name"] == "github-pages"
-    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
-    build = workflow["jobs"]["build"]
-    attach = step(build, "Attach the site to the pull request's run")
-    assert attach["if"] == "github.event_name == 'pull_request'"
-    assert attach["with"]["path"] == "docs/_build/html"
-    assert step(build, "Keep the site for the deploy job")["with"]["path"] == "docs/_build/html"
+def test_the_published_folder_is_the_one_the_docs_session_writes():
+    noxfile = (ROOT / "noxfile.py").read_text()
+    assert 'DOCS_BUILD = ROOT / "docs" / "_build"' in noxfile
+    build = load("site.yml")["jobs"]["build"]
+    kept = [s["with"]["path"] for s in build["steps"] if "path" in s.get("with", {})]
+    uploads = [path for path in kept if "html" in path]
+    assert uploads, "no step keeps the built site"
+    assert set(uploads) == {"docs/_build/html"}
 
 
 def test_the_site_workflow_caches_uv_and_the_package_cache_directory(monkeypatch):
@@ -73,9 +67,9 @@ def test_the_release_builds_with_the_ci_build_step_and_publishes_without_a_token
     assert workflow["on"] == {"push": {"tags": ["v*"]}}
     build = workflow["jobs"]["build"]
     command = step(build, "Build the sdist and the wheel")["run"].strip()
-    assert command == "python3 -m pip install 'nox[uv]' && python3 -m nox -s build"
+    (session,) = re.findall(r"nox -s (\w+)", command)
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "\nstep build python3 -m nox -s build\n" in ci
+    assert f"\nstep build python3 -m nox -s {session}\n" in ci, "CI does not build as released"
     publish = workflow["jobs"]["publish"]
     assert publish["permissions"] == {"id-token": "write"}
     (upload,) = [s for s in publish["steps"] if "gh-action-pypi-publish" in s.get("uses", "")]
