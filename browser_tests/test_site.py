@@ -58,10 +58,14 @@ def site_url():
 
 
 # No sandbox (CI runs as root), no GPU, and no background requests to Google's servers.
-CHROMIUM_FLAGS = (
-    "--no-sandbox --disable-gpu --disable-background-networking "
-    "--disable-component-update --disable-sync --no-first-run"
-).split()
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,11 @@ extensions = [
     "build_line",
     # Offers the wheel on the site and pins it in every download.
     "wheel_offer",
+    # Collapsed dropdowns (HTML <details>), served from the site itself.
+    "sphinx_design",
+    # The exercise pages' hints and solutions; fails the build on a solution that does
+    # not pass its check, and keeps the solutions out of the downloads.
+    "exercise_pages",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -72,11 +77,17 @@ RUN_GPU_EXAMPLES = gpu_examples_enabled()
 if RUN_GPU_EXAMPLES:
     tags.add("gpu_examples_run")  # noqa: F821 (Sphinx provides `tags` in conf.py)
 NOT_RUN = "" if RUN_GPU_EXAMPLES else "".join(f"(?!{re.escape(stem)})" for stem in sorted(GPU))
+# For a quick local look at some pages: PYTORCH_EXAMPLES_ONLY=exercises executes only the
+# pages whose file name contains "exercises"; the others are built from their code alone,
+# without output (so the prose-number check warns about them). Never set it for a build
+# that is published or checked.
+ONLY = os.environ.get("PYTORCH_EXAMPLES_ONLY", "")
+RUN_PATTERN = rf"/{NOT_RUN}plot_\w*{re.escape(ONLY)}\w*\.py$" if ONLY else rf"/{NOT_RUN}plot_"
 
 sphinx_gallery_conf = {
     "examples_dirs": [str(REPO_ROOT / "gallery")],
     "gallery_dirs": ["auto_examples"],
-    "filename_pattern": rf"/{NOT_RUN}plot_",
+    "filename_pattern": RUN_PATTERN,
     # Sections and pages in the manifest's reading order.
     "subsection_order": [f"../gallery/{section.directory}" for section in SECTIONS],
     "within_subsection_order": "gallery_manifest.ReadingOrder",

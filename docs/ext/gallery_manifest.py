@@ -93,6 +93,7 @@ SECTIONS = (
             Page("basics/plot_tensors_numpy.py", "tensors and NumPy"),
             Page("basics/plot_autograd.py", "automatic differentiation"),
             Page("basics/plot_activation_functions.py", "activation functions"),
+            Page("basics/plot_basics_exercises.py", "exercises"),
         ),
     ),
     Section(
@@ -105,6 +106,7 @@ SECTIONS = (
             Page("regression/plot_linear_regression_nn.py", "nn.Module and torch.optim"),
             Page("regression/plot_loss_choice.py", "choosing the loss"),
             Page("regression/plot_overfitting.py", "overfitting and regularization"),
+            Page("regression/plot_regression_exercises.py", "exercises"),
         ),
     ),
     Section(
@@ -115,6 +117,7 @@ SECTIONS = (
             Page("classification/plot_logistic_regression.py", "logistic regression"),
             Page("classification/plot_argmax_softmax.py", "argmax and softmax"),
             Page("classification/plot_digits_mlp.py", "handwritten digits with an MLP"),
+            Page("classification/plot_classification_exercises.py", "exercises"),
         ),
     ),
     Section(
@@ -124,6 +127,7 @@ SECTIONS = (
         (
             Page("language/plot_bigram_counts.py", "bigram counts"),
             Page("language/plot_softmax_bigram.py", "the bigram model as a softmax layer"),
+            Page("language/plot_bigram_regularization.py", "L2 regularization or smoothing"),
             Page(
                 "language/plot_mlp_language_model.py",
                 "an MLP with embeddings",
@@ -136,6 +140,7 @@ SECTIONS = (
                     "N_SAMPLES": 2,
                 },
             ),
+            Page("language/plot_recurrent_step.py", "the hidden state, step by step"),
             Page(
                 "language/plot_recurrent_network.py",
                 "a recurrent network",
@@ -152,6 +157,7 @@ SECTIONS = (
                 },
             ),
             Page("language/plot_self_attention.py", "self-attention, written out"),
+            Page("language/plot_packed_names.py", "names packed into rows"),
             Page(
                 "language/plot_transformer.py",
                 "a small GPT",
@@ -169,6 +175,7 @@ SECTIONS = (
                 },
             ),
             Page("language/plot_language_models_compared.py", "the models compared", slow=True),
+            Page("language/plot_language_exercises.py", "exercises"),
         ),
     ),
     Section(
@@ -191,6 +198,12 @@ SECTIONS = (
                     "N_TIMING_STEPS": 2,
                 },
             ),
+            Page(
+                "vision/plot_cifar10_cnn_test.py",
+                "choosing and testing the CNN",
+                slow=True,  # it reads the networks plot_cifar10_cnn.py saves
+                small={"N_SAMPLE_IMAGES": 4},  # with the CNN page's small run
+            ),
             Page("vision/plot_devices_and_precision.py", "devices and mixed precision"),
             Page(
                 "vision/plot_gpu_fast_cifar10.py",
@@ -210,6 +223,7 @@ SECTIONS = (
                     "WARMUP_STEPS": 1,
                 },
             ),
+            Page("vision/plot_vision_exercises.py", "exercises"),
         ),
     ),
     Section(
@@ -219,6 +233,13 @@ SECTIONS = (
         (
             Page("data/plot_pandas_penguins.py", "from a pandas table to a classifier"),
             Page("data/plot_dataset_dataloader.py", "Dataset, DataLoader and transforms"),
+            Page(
+                "data/plot_dataloader_throughput.py",
+                "how fast the DataLoader delivers",
+                # Fewer timed windows: the timings' claims are recorded, not enforced.
+                small={"N_REPEATS": 3, "BATCHES_PER_REPEAT": 1},
+            ),
+            Page("data/plot_data_exercises.py", "exercises"),
         ),
     ),
     Section(
@@ -238,6 +259,7 @@ SECTIONS = (
             ),
             Page("scale/plot_distributed_data_parallel.py", "DistributedDataParallel"),
             Page("scale/plot_fsdp.py", "sharding a model with FSDP"),
+            Page("scale/plot_scale_exercises.py", "exercises"),
         ),
     ),
 )

@@ -9,13 +9,11 @@ classifier. You will learn:
 
 * why the split into training, validation and test rows comes before any statistic;
 * how to decide between dropping and imputing missing values;
-* how to one-hot encode categories into a fixed column order, and what goes wrong when
-  ``pd.get_dummies`` is applied to each split on its own;
-* how to standardize with training statistics only, and make tensors of the right
-  dtypes;
+* how to one-hot encode categories into a fixed column order (``pd.get_dummies`` on
+  each split alone does not), standardize with training statistics only, and make
+  tensors of the right dtypes;
 * how to reject bad input (an unseen category, a missing column) with a clear error;
-* how to choose between two classifiers whose validation scores are within noise, and
-  how the chosen one compares with always guessing the most common species.
+* how to choose between two classifiers whose validation scores are within noise.
 
 The data was collected by Kristen Gorman at Palmer Station, Antarctica, and is
 released under CC0; the ``palmerpenguins`` package ships it, so this page runs offline.
@@ -204,10 +202,9 @@ check(
     and torch.equal(preprocessor.transform(val_rows[val_rows.columns[::-1]]), x_val),
     "a subset and a reordered table get the training columns in the training order",
 )
-print(pd.DataFrame({
-    "training mean": x_train[:, :4].mean(0), "training std": x_train[:, :4].std(0),
-    "validation mean": x_val[:, :4].mean(0), "validation std": x_val[:, :4].std(0),
-}, index=NUMERIC).round(3).to_string())  # fmt: skip
+numeric = {"training": x_train[:, :4], "validation": x_val[:, :4]}
+moments = {f"{k} {m}": getattr(x, m)(0) for k, x in numeric.items() for m in ("mean", "std")}
+print(pd.DataFrame(moments, index=NUMERIC).round(3).to_string())
 
 # %%
 # Bad input, and the documented *unknown*
@@ -280,11 +277,9 @@ check(
 majority = y_train.bincount().argmax()
 baseline_val = (y_val == majority).float().mean().item()
 scores = {name: evaluate(model, x_val, y_val) for name, model in models.items()}
-print(format_table(
-    ["model", "best epoch", "validation loss", "validation accuracy"],
-    [[name, best_epoch[name], s.loss, s.accuracy] for name, s in scores.items()]
-    + [[f"always {species_names[majority]}", "-", "-", baseline_val]],
-))  # fmt: skip
+rows = [[name, best_epoch[name], s.loss, s.accuracy] for name, s in scores.items()]
+rows.append([f"always {species_names[majority]}", "-", "-", baseline_val])
+print(format_table(["model", "best epoch", "validation loss", "validation accuracy"], rows))
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, curve in val_curves.items():
@@ -308,16 +303,13 @@ check(
 # paired comparison of :mod:`pytorch_examples.comparison` says: it takes the two losses
 # penguin by penguin, and for accuracy counts only the penguins exactly one of the two
 # classifies right.
-val_losses, val_predictions = {}, {}
-for name, model in models.items():
+val_losses = {}
+for name, model in models.items():  # not evaluate(): it returns the mean, not each loss
     with torch.no_grad(), eval_mode(model):
-        logits = model(x_val)
-    val_losses[name] = F.cross_entropy(logits, y_val, reduction="none")  # one per penguin
-    val_predictions[name] = logits.argmax(dim=1)
+        val_losses[name] = F.cross_entropy(model(x_val), y_val, reduction="none")
 loss_gap = paired_difference(val_losses["MLP"], val_losses["softmax regression"])
-accuracy_gap = accuracy_difference(
-    val_predictions["MLP"], val_predictions["softmax regression"], y_val
-)
+predicted = {name: score.predictions for name, score in scores.items()}
+accuracy_gap = accuracy_difference(predicted["MLP"], predicted["softmax regression"], y_val)
 print("loss:    ", loss_gap.describe("MLP", "softmax regression"))
 print("accuracy:", accuracy_gap.describe("MLP", "softmax regression"))
 check(

@@ -160,11 +160,11 @@ check(
 # %%
 # The test names, once
 # --------------------
-# The validation names could have chosen the pseudo-count (the next page compares
-# several); the test names are scored once, at the end, with the model as it is. The
-# counting is this model's whole training, and its table of probabilities its
-# parameters. Both are recorded for the comparison of all language models at the end
-# of this section.
+# The validation names could have chosen the pseudo-count
+# (:doc:`plot_bigram_regularization` compares several); the test names are scored
+# once, at the end, with the model as it is. The counting is this model's whole
+# training, and its table of probabilities its parameters. Both are recorded for the
+# comparison of all language models at the end of this section.
 test_x, test_y = context_pairs(splits.test, vocab, context_length=1)
 test_loss = average_nll(probabilities, test_x, test_y)
 print(f"bigram, test: {test_loss:.4f}")

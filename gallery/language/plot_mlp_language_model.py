@@ -20,8 +20,7 @@ Probabilistic Language Model". You will learn:
 # Setup
 # -----
 # Every build of this site trains the model on a CPU, so the sizes and the number of
-# steps below are kept small; the closing section prints how long the training took
-# on this build.
+# steps below are kept small.
 import math
 import time
 
@@ -32,8 +31,8 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.data.names import CharVocabulary, context_pairs, load_names, split_names
-from pytorch_examples.evaluation import eval_mode, evaluate
-from pytorch_examples.language import bigram_counts, sample_names
+from pytorch_examples.evaluation import evaluate
+from pytorch_examples.language import bigram_counts, prediction_losses, sample_names
 from pytorch_examples.plotting import plot_embedding_2d
 from pytorch_examples.results import record_result
 
@@ -268,16 +267,13 @@ for symbol in ".aeiouqxyz":
 # %%
 # Are vowels each other's neighbours? Among the 15 neighbours of the five vowels, a
 # random choice from the 26 other symbols would give about 15 x 4/26 = 2.3 vowels.
-# The model finds more than twice that many.
+# The model finds more than twice that many, though nobody told it which letters are
+# vowels: they play similar roles in names.
 vowels = set("aeiou")
 vowel_hits = sum(c in vowels for v in sorted(vowels) for c in neighbours[v])
 chance = 15 * 4 / 26
 print(f"vowels among the vowels' nearest neighbours: {vowel_hits} of 15 (chance: {chance:.1f})")
 check(vowel_hits > 2 * chance, "vowels are the vowels' neighbours over twice as often as chance")
-
-# %%
-# The model placed the vowels near each other because they play similar roles in
-# names; nobody told it which letters are vowels.
 
 # %%
 # Sampled names
@@ -299,16 +295,14 @@ print(f"validation loss: MLP {val_loss:.3f}, bigram counts {bigram_val_loss:.3f}
 check(val_loss < bigram_val_loss, "the MLP beats the bigram count model on the validation names")
 
 # %%
-# The test names played no part in training or in any comparison above, and any
-# change to the settings at the top should be judged on the validation loss in the
-# same way. Scored once, here, the test loss estimates how the model does on names it
-# has never met. The training time is what this build measured for the steps alone:
-# the cost of the sizes and the step count at the top. The record also keeps the loss
-# of each validation prediction, with the number of letters before it, so that
-# :doc:`plot_language_models_compared` can compare the models prediction by prediction.
+# The test names played no part in training or in any comparison above; any change to
+# the settings at the top should be judged on the validation loss too. Scored once,
+# here, the test loss estimates how the model does on names it has never met. The
+# record also keeps the loss of each validation prediction
+# (:func:`~pytorch_examples.language.prediction_losses`), with the number of letters
+# before it, so that :doc:`plot_language_models_compared` can pair the models.
 test_loss = evaluate(model, test_x, test_y).loss
-with torch.no_grad(), eval_mode(model):
-    val_losses = F.cross_entropy(model(val_x), val_y, reduction="none")
+val_losses = prediction_losses(model, val_x, val_y)
 val_positions = [position for name in splits.val for position in range(len(name) + 1)]
 print(f"parameters: {n_parameters:,}")
 print(f"training time: {training_seconds:.1f} s for {N_STEPS} steps")

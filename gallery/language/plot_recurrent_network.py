@@ -2,17 +2,15 @@ r"""
 A recurrent network reads names
 ===============================
 
-The MLP of :doc:`plot_mlp_language_model` sees a fixed window of the last few
-characters and nothing before it. A *recurrent* network reads a name one character at
-a time and carries what it has read in a *hidden state*, a vector it updates at every
-character, so each prediction can depend on the whole name so far. (Names are short,
+:doc:`plot_recurrent_step` wrote out how a recurrent network updates its *hidden
+state* at every character. Here the networks read names, so each prediction can depend
+on the whole name so far. (Names are short,
 though: for most predictions the MLP's window already holds the whole name so far, and
 :doc:`plot_language_models_compared` measures where the two differ.) This page trains a
 gated recurrent unit (GRU, Cho et al., 2014) and, for contrast, a plain recurrent
 network with about as many parameters.
 You will learn:
 
-* how the hidden state is updated in a plain RNN and in a GRU, step by step;
 * how names of different lengths share a batch, with ``ignore_index`` keeping the
   padding out of the loss;
 * what *teacher forcing* is, and why sampling cannot use it;
@@ -27,7 +25,6 @@ You will learn:
 # name, the target is the name followed by the boundary symbol. The score is the mean
 # negative log-likelihood per predicted character, end of name included, over all the
 # validation names: the metric of the MLP page, on the same split.
-import math
 import time
 
 import matplotlib.pyplot as plt
@@ -38,10 +35,8 @@ from torch.nn import functional as F
 from pytorch_examples.claims import check
 from pytorch_examples.comparison import paired_difference, subset_contrast
 from pytorch_examples.data.names import CharVocabulary, context_pairs, load_names, split_names
-from pytorch_examples.evaluation import eval_mode
+from pytorch_examples.language import IGNORE_INDEX, draw_names, prediction_losses
 from pytorch_examples.results import record_result
-
-# sphinx_gallery_cited_numbers = {"2014": "year of the cited paper"}
 
 SEED = 42
 EMBEDDING_DIM = 32
@@ -58,7 +53,6 @@ EARLY_POSITIONS = 3  # the first characters of a name, which need little memory
 GRADIENT_NAME_LENGTH = 8  # validation names of this length show the gradients
 TEMPERATURES = (0.5, 1.0, 1.5)
 N_SAMPLES = 12
-IGNORE = -100  # the target of a padded position: cross_entropy leaves it out
 
 torch.manual_seed(SEED)
 vocab = CharVocabulary()
@@ -74,15 +68,15 @@ def encode_names(names):
         letters = vocab.encode(name)
         padding = length - len(letters) - 1
         inputs.append([BOUNDARY, *letters] + [BOUNDARY] * padding)
-        targets.append([*letters, BOUNDARY] + [IGNORE] * padding)
+        targets.append([*letters, BOUNDARY] + [IGNORE_INDEX] * padding)
     return torch.tensor(inputs), torch.tensor(targets)
 
 
 train_x, train_y = encode_names(splits.train)
 val_x, val_y = encode_names(splits.val)
 test_x, test_y = encode_names(splits.test)
-train_lengths = (train_y != IGNORE).sum(dim=1)
-n_val_predicted = int((val_y != IGNORE).sum())
+train_lengths = (train_y != IGNORE_INDEX).sum(dim=1)
+n_val_predicted = int((val_y != IGNORE_INDEX).sum())
 check(
     n_val_predicted == len(context_pairs(splits.val, vocab, 1)[1]),
     f"the validation names hold {n_val_predicted} predicted characters, as many as "
@@ -91,62 +85,11 @@ check(
 
 # %%
 # A batch is a rectangle, so shorter names are padded at the end. The padded inputs
-# hold the boundary symbol; the padded *targets* hold ``IGNORE``, and
-# :func:`~torch.nn.functional.cross_entropy` with ``ignore_index=IGNORE`` leaves those
+# hold the boundary symbol; the padded *targets* hold ``IGNORE_INDEX``, and
+# :func:`~torch.nn.functional.cross_entropy` with ``ignore_index=IGNORE_INDEX`` leaves those
 # positions out of both the sum and the count it divides by.
 print(f"input   {vocab.decode(val_x[0])!r}\ntarget  {vocab.decode(val_y[0].clamp(min=0))!r}")
 print(f"targets {val_y[0].tolist()}")
-
-# %%
-# The hidden state, one step at a time
-# ------------------------------------
-# A plain RNN updates its state :math:`h` with each input vector :math:`x`:
-#
-# .. math:: h_t = \tanh(W_x x_t + W_h h_{t-1} + b).
-#
-# A GRU computes a candidate state :math:`n_t` in much the same way, then mixes it
-# with the old state through an *update gate* :math:`z_t`; a *reset gate* :math:`r_t`
-# chooses how much of the old state the candidate sees (:math:`\sigma` is the
-# logistic function, :math:`\odot` the elementwise product):
-#
-# .. math::
-#
-#    r_t &= \sigma(W_{xr} x_t + W_{hr} h_{t-1} + b_r), \qquad
-#    z_t = \sigma(W_{xz} x_t + W_{hz} h_{t-1} + b_z), \\
-#    n_t &= \tanh(W_{xn} x_t + b_{xn} + r_t \odot (W_{hn} h_{t-1} + b_{hn})), \\
-#    h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}.
-#
-# Where :math:`z_t` is near 1, the state passes through nearly unchanged. Written out
-# with the weights of PyTorch's layers, both steps give the layers' own outputs:
-
-
-def rnn_step(layer, x, h):
-    return torch.tanh(
-        x @ layer.weight_ih_l0.T + layer.bias_ih_l0 + h @ layer.weight_hh_l0.T + layer.bias_hh_l0
-    )
-
-
-def gru_step(layer, x, h):
-    # PyTorch stores the three blocks of weights in the order r, z, n.
-    xr, xz, xn = (x @ layer.weight_ih_l0.T + layer.bias_ih_l0).chunk(3, dim=-1)
-    hr, hz, hn = (h @ layer.weight_hh_l0.T + layer.bias_hh_l0).chunk(3, dim=-1)
-    r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-    n = torch.tanh(xn + r * hn)
-    return (1 - z) * n + z * h
-
-
-inputs = torch.randn(3, 5, EMBEDDING_DIM)  # 3 sequences of 5 steps
-for layer_class, step_function in ((nn.RNN, rnn_step), (nn.GRU, gru_step)):
-    layer = layer_class(EMBEDDING_DIM, HIDDEN_DIM, batch_first=True)
-    h, states = torch.zeros(3, HIDDEN_DIM), []
-    for t in range(inputs.shape[1]):
-        h = step_function(layer, inputs[:, t], h)
-        states.append(h)
-    with torch.no_grad():
-        difference = (torch.stack(states, dim=1) - layer(inputs)[0]).abs().max().item()
-    name = layer_class.__name__
-    print(f"{name}: largest difference from the layer's output {difference:.1e}")
-    check(difference < 1e-5, f"the written-out {name} step gives nn.{name}'s outputs")
 
 # %%
 # The model
@@ -157,6 +100,11 @@ for layer_class, step_function in ((nn.RNN, rnn_step), (nn.GRU, gru_step)):
 # own guess: *teacher forcing*. One call then processes every position of every name,
 # and the loss is exactly what we measure, the probability of each true character
 # given the true ones before it.
+
+
+def mean_loss(model, inputs, targets):
+    """Negative log-likelihood per predicted character, padding left out."""
+    return prediction_losses(model, inputs, targets).double().mean().item()
 
 
 class CharRNN(nn.Module):
@@ -173,26 +121,12 @@ class CharRNN(nn.Module):
         return self.head(outputs), state
 
 
-@torch.no_grad()
-def mean_loss(model, inputs, targets, batch_size=2048):
-    """Negative log-likelihood per predicted character, padding left out."""
-    total = 0.0
-    with eval_mode(model):
-        for start in range(0, len(inputs), batch_size):
-            logits, _ = model(inputs[start : start + batch_size])
-            batch_targets = targets[start : start + batch_size]
-            total += F.cross_entropy(
-                logits.flatten(0, 1), batch_targets.flatten(), ignore_index=IGNORE, reduction="sum"
-            ).item()
-    return total / (targets != IGNORE).sum().item()
-
-
 # %%
 # The network reads left to right, so nothing after a name's end can change a
 # prediction inside it: with the padded inputs replaced by random characters, the
 # loss does not change at all.
 probe = CharRNN("gru", len(vocab), EMBEDDING_DIM, HIDDEN_DIM)
-scrambled = torch.where(val_y == IGNORE, torch.randint_like(val_x, len(vocab)), val_x)
+scrambled = torch.where(val_y == IGNORE_INDEX, torch.randint_like(val_x, len(vocab)), val_x)
 check(
     mean_loss(probe, val_x, val_y) == mean_loss(probe, scrambled, val_y),
     "random padding leaves the loss exactly the same",
@@ -233,8 +167,8 @@ def train(model, label):
         length = int(train_lengths[batch].max())
         logits, _ = model(train_x[batch, :length])
         targets = train_y[batch, :length]
-        n_predicted += int((targets != IGNORE).sum())
-        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+        n_predicted += int((targets != IGNORE_INDEX).sum())
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         n_clipped += int(nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM) > CLIP_NORM)
@@ -278,39 +212,32 @@ print(f"training time: GRU {training_seconds:.1f} s, plain RNN {rnn_seconds:.1f}
 # :math:`1 - h_t^2 \le 1`; the GRU also passes it along :math:`z_t \odot h_{t-1}`,
 # scaled only by the gate. Right: for the validation names of ``GRADIENT_NAME_LENGTH``
 # letters, the gradient of the loss of the last prediction (the end of the name) with
-# respect to each hidden state, from the written-out steps run with the trained
-# weights, as a ratio to its size at the last state. At every earlier state the plain
+# respect to each hidden state, from the trained layer run one step at a time, as a
+# ratio to its size at the last state. At every earlier state the plain
 # RNN's ratio is the smaller.
 
 
-def prediction_losses(model):
-    """The loss of every validation prediction, (names, length); 0 at the padding."""
-    with torch.no_grad(), eval_mode(model):
-        logits, _ = model(val_x)
-    return F.cross_entropy(logits.transpose(1, 2), val_y, ignore_index=IGNORE, reduction="none")
-
-
-def loss_per_position(model):
-    return prediction_losses(model).sum(dim=0) / (val_y != IGNORE).sum(dim=0)
-
-
-def state_gradients(model, step_function):
+def state_gradients(model):
     names = [name for name in splits.val if len(name) == GRADIENT_NAME_LENGTH]
     inputs, targets = encode_names(names)
     vectors = model.embedding(inputs).detach()
-    state, states = torch.zeros(len(names), model.head.in_features), []
-    for t in range(inputs.shape[1]):
-        state = step_function(model.recurrent, vectors[:, t], state)
+    state, states = torch.zeros(1, len(names), model.head.in_features), []
+    for t in range(inputs.shape[1]):  # one step per call, so that each state is kept
+        _, state = model.recurrent(vectors[:, t : t + 1], state)
         states.append(state)
-    loss = F.cross_entropy(model.head(state), targets[:, -1])
-    norms = torch.stack([g.norm(dim=1).mean() for g in torch.autograd.grad(loss, states)])
+    loss = F.cross_entropy(model.head(state[0]), targets[:, -1])
+    norms = torch.stack([g[0].norm(dim=1).mean() for g in torch.autograd.grad(loss, states)])
     return norms / norms[-1]  # relative to the gradient at the last state
 
 
-shown = int(((val_y != IGNORE).sum(dim=0) >= MIN_NAMES).sum())
-losses = {"GRU": loss_per_position(gru)[:shown], "plain RNN": loss_per_position(rnn)[:shown]}
-gradients = {"GRU": state_gradients(gru, gru_step), "plain RNN": state_gradients(rnn, rnn_step)}
-gap = losses["plain RNN"] - losses["GRU"]
+predicted = val_y != IGNORE_INDEX
+val_positions = torch.arange(val_y.shape[1]).expand_as(val_y)[predicted]
+name_index = torch.arange(len(val_y)).unsqueeze(1).expand_as(val_y)[predicted]
+gru_losses, rnn_losses = (prediction_losses(model, val_x, val_y) for model in (gru, rnn))
+shown = int((predicted.sum(dim=0) >= MIN_NAMES).sum())
+by_position = torch.zeros(val_y.shape[1]).index_add_(0, val_positions, rnn_losses - gru_losses)
+gap = (by_position / predicted.sum(dim=0))[:shown]
+gradients = {"GRU": state_gradients(gru), "plain RNN": state_gradients(rnn)}
 fig, (ax_loss, ax_gradient) = plt.subplots(1, 2, figsize=(11, 3.8))
 ax_loss.bar(range(1, shown + 1), gap.tolist(), color=["C1" if g > 0 else "C0" for g in gap])
 ax_loss.axhline(0, color="black", lw=0.8)
@@ -334,10 +261,6 @@ print(f"loss gap, plain RNN minus GRU, by position: {[round(g, 3) for g in gap.t
 for label, relative in gradients.items():
     ratios = [round(ratio, 3) for ratio in relative.tolist()]
     print(f"{label}: gradient / gradient at the last state {ratios}")
-predicted = val_y != IGNORE
-val_positions = torch.arange(val_y.shape[1]).expand_as(val_y)[predicted]
-name_index = torch.arange(len(val_y)).unsqueeze(1).expand_as(val_y)[predicted]
-gru_losses, rnn_losses = (prediction_losses(model)[predicted] for model in (gru, rnn))
 overall = paired_difference(rnn_losses, gru_losses, groups=name_index)
 print(f"all characters: {overall.describe('plain RNN', 'GRU')}")
 check(overall.a_higher(), "the plain RNN's validation loss is higher than the GRU's, beyond noise")
@@ -364,39 +287,14 @@ check(
 # Sampling with a temperature
 # ---------------------------
 # Sampling cannot use teacher forcing, since there is no true name: each drawn
-# character is fed back as the next input. The hidden state makes this cheap, one
-# character per call, without reading the name again. Dividing the logits by a
-# temperature below 1 sharpens the distribution; above 1 flattens it.
-
-
-@torch.no_grad()
-def sample(model, n_names, *, temperature=1.0, prefix="", generator, max_length=20):
-    """Draw names that begin with ``prefix``, at the given temperature."""
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be a positive number, got {temperature}")
-    if "." in prefix:
-        raise ValueError(f"prefix must be letters a-z, got {prefix!r}")
-    start = [BOUNDARY, *vocab.encode(prefix)]  # an unknown character raises ValueError
-    names, finished = [prefix] * n_names, torch.zeros(n_names, dtype=torch.bool)
-    with eval_mode(model):
-        logits, state = model(torch.tensor([start] * n_names))
-        for _ in range(max_length - len(prefix)):
-            probabilities = F.softmax(logits[:, -1] / temperature, dim=-1)
-            drawn = torch.multinomial(probabilities, 1, generator=generator)
-            finished |= drawn[:, 0] == BOUNDARY
-            if finished.all():
-                break
-            names = [
-                name if done else name + vocab.decode(char)
-                for name, char, done in zip(names, drawn, finished, strict=True)
-            ]
-            logits, state = model(drawn, state)  # one character in, the state carries the rest
-    return names
-
-
+# character is fed back as the next input, and a temperature below 1 sharpens the
+# distribution, above 1 flattens it. The library sampler
+# :func:`~pytorch_examples.language.draw_names` does both: it reads the whole
+# name so far again for every character, where the hidden state would let the network
+# read just the new one; for names this short, that costs little.
 generator = torch.Generator().manual_seed(SEED)
 for temperature in TEMPERATURES:
-    names = sample(gru, N_SAMPLES, temperature=temperature, generator=generator)
+    names = draw_names(gru, vocab, N_SAMPLES, generator=generator, temperature=temperature)
     print(f"temperature {temperature}: {', '.join(names)}")
 
 # %%
@@ -407,7 +305,7 @@ for temperature in TEMPERATURES:
 # RNN reuses the GRU's settings. The test names played no part, and are scored once,
 # here, for the GRU. The record keeps the loss of each validation prediction, with the
 # number of letters before it, for :doc:`plot_language_models_compared`.
-val_loss = mean_loss(gru, val_x, val_y)
+val_loss = gru_losses.double().mean().item()
 test_loss = mean_loss(gru, test_x, test_y)
 print(f"parameters: {n_parameters:,}")
 print(f"training time: {training_seconds:.1f} s for {N_STEPS} steps")

@@ -17,8 +17,9 @@ learn:
   :func:`~torch.nn.functional.scaled_dot_product_attention`, the several-head one to
   :class:`~torch.nn.MultiheadAttention`.
 
-The weights here are random: the point is the mechanics. The next page,
-:doc:`plot_transformer`, builds a small GPT from these pieces and trains it.
+The weights here are random: the point is the mechanics. :doc:`plot_packed_names`
+lays names out for training, and :doc:`plot_transformer` builds a small GPT from these
+pieces and trains it.
 """
 
 # %%
@@ -184,8 +185,8 @@ check(
 # The weights of the four heads for the name: row :math:`i` is the position that
 # attends, the columns the positions it sees. Everything above the diagonal is 0, and
 # the first position can only attend to itself. With random weights the heads spread
-# their attention without a purpose; the next page trains them and measures where
-# they look.
+# their attention without a purpose; :doc:`plot_transformer` trains them and measures
+# where they look.
 fig, axes = plt.subplots(1, N_HEADS, figsize=(3 * N_HEADS, 3.8))
 for head, ax in enumerate(axes):
     ax.imshow(our_weights[head].numpy(), cmap="Blues", vmin=0, vmax=1)

@@ -11,8 +11,6 @@ gradient descent on the cross-entropy. You will learn:
   character, computed two ways that agree;
 * why the trained weights are the logarithms of the counts, up to one constant per
   row;
-* that L2 regularization pulls the weights toward the uniform model, as smoothing
-  pulls the counts, and why neither does better than the plain layer here;
 * how to sample names from a trained network.
 """
 
@@ -29,15 +27,13 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.data.names import CharVocabulary, context_pairs, load_names, split_names
-from pytorch_examples.language import bigram_counts, sample_names
+from pytorch_examples.language import bigram_counts, cross_entropy_from_counts, sample_names
 from pytorch_examples.plotting import plot_char_matrix, plot_loss_curve
 from pytorch_examples.results import record_result
 
 SEED = 42
 LEARNING_RATE = 50.0
 N_STEPS = 1000  # full-batch gradient descent steps
-L2_STRENGTHS = (0.0, 0.01, 0.1, 1.0)
-SMOOTHING_COUNTS = (0.0, 1.0, 10.0, 100.0)
 N_SAMPLES = 15
 
 torch.manual_seed(SEED)
@@ -99,20 +95,13 @@ check(
 # gradient is positive at every finite weight, so each step lowers that weight further
 # and no finite minimum exists. The formula also makes full-batch training cheap: a
 # 27 x 27 table instead of 169,000 one-hot rows gives the same loss and the same
-# gradient.
-def loss_from_counts(logit_table: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of all pairs, computed from their counts."""
-    log_p = logit_table.log_softmax(dim=1)
-    # A pair that never occurs contributes nothing, even where log p = -inf.
-    terms = torch.where(counts > 0, counts * log_p, 0.0)
-    return -terms.sum() / counts.sum()
-
-
+# gradient. The library's :func:`~pytorch_examples.language.cross_entropy_from_counts`
+# computes it, in three lines, and the next page uses it too.
 def check_count_formula() -> None:
     """Print the full-batch loss computed from the pairs and from the counts."""
     with torch.no_grad():
         direct = F.cross_entropy(layer(train_onehot), train_y).item()
-        from_counts = loss_from_counts(layer.weight.T, train_counts).item()
+        from_counts = cross_entropy_from_counts(layer.weight.T, train_counts).item()
     print(f"loss from the pairs {direct:.6f}, from the counts {from_counts:.6f}")
     check(abs(direct - from_counts) < 1e-5, "the two losses agree to within 1e-5")
 
@@ -131,7 +120,7 @@ optimizer = torch.optim.SGD(layer.parameters(), lr=LEARNING_RATE)
 losses = []
 started = time.perf_counter()
 for _ in range(N_STEPS):
-    loss = loss_from_counts(layer.weight.T, train_counts)
+    loss = cross_entropy_from_counts(layer.weight.T, train_counts)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -139,7 +128,7 @@ for _ in range(N_STEPS):
 training_seconds = time.perf_counter() - started
 check_count_formula()
 
-count_model_loss = loss_from_counts(train_counts.float().log(), train_counts).item()
+count_model_loss = cross_entropy_from_counts(train_counts.float().log(), train_counts).item()
 print(
     f"after {N_STEPS} steps: {losses[-1]:.4f}; "
     f"the count model's training loss: {count_model_loss:.4f}"
@@ -209,111 +198,6 @@ plt.show()
 # The gaps are largest for pairs seen only a few times: the gradient that pulls such
 # a weight to its target is proportional to the pair's share of all pairs, so rare
 # pairs converge last (and unseen ones never).
-#
-# L2 regularization and smoothing
-# -------------------------------
-# Adding :math:`\lambda \cdot \operatorname{mean}(W^2)` to the loss pulls every weight
-# toward 0, that is, every row toward equal logits and the uniform distribution.
-# Adding :math:`k` to every count pulls every row of probabilities toward uniform too.
-# Both give up some training fit for less extreme probabilities; only the validation
-# loss can tell whether that pays. Each layer below starts from zero weights (the
-# uniform model) and takes ``N_STEPS`` steps; the one with strength 0 is the *plain
-# layer*.
-def train_with_l2(strength: float) -> torch.Tensor:
-    """Minimize the count-form loss plus an L2 penalty, from zero weights."""
-    table = torch.zeros(len(vocab), len(vocab), requires_grad=True)
-    l2_optimizer = torch.optim.SGD([table], lr=LEARNING_RATE)
-    for _ in range(N_STEPS):
-        penalty = strength * table.pow(2).mean()
-        loss = loss_from_counts(table, train_counts) + penalty
-        l2_optimizer.zero_grad()
-        loss.backward()
-        l2_optimizer.step()
-    return table.detach()
-
-
-l2_tables = [train_with_l2(strength) for strength in L2_STRENGTHS]
-l2_train = [loss_from_counts(table, train_counts).item() for table in l2_tables]
-l2_val = [loss_from_counts(table, val_counts).item() for table in l2_tables]
-smoothing_val = []
-for k in SMOOTHING_COUNTS:
-    smoothed = (train_counts + k) / (train_counts + k).sum(dim=1, keepdim=True)
-    smoothing_val.append(loss_from_counts(smoothed.log(), val_counts).item())
-
-for strength, train_value, val_value in zip(L2_STRENGTHS, l2_train, l2_val, strict=True):
-    print(
-        f"L2 strength {strength:<5g} training loss {train_value:.4f}  "
-        f"validation loss {val_value:.4f}"
-    )
-for k, value in zip(SMOOTHING_COUNTS, smoothing_val, strict=True):
-    print(f"add-{k:<4g} smoothing validation loss {value:.4f}")
-
-fig, (ax_l2, ax_k) = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
-ax_l2.plot([str(s) for s in L2_STRENGTHS], l2_val, marker="o")
-ax_l2.set(xlabel="L2 strength", ylabel="validation loss", title="regularized layer")
-ax_k.plot([str(k) for k in SMOOTHING_COUNTS], smoothing_val, marker="o", color="C1")
-ax_k.set(xlabel="pseudo-count k", title="smoothed counts (k = 0: infinite, not drawn)")
-fig.tight_layout()
-plt.show()
-
-# %%
-# What the output shows
-# ---------------------
-# Of the values tried, neither knob does better than the plain layer. Every L2
-# strength raises its validation loss, the more the stronger it is; add-one smoothing
-# ties it (within 0.001), and larger pseudo-counts cost more. So the validation names
-# choose no regularization for the layer.
-i_add_one = SMOOTHING_COUNTS.index(1.0)
-print(f"add-one smoothing minus the plain layer: {smoothing_val[i_add_one] - l2_val[0]:+.5f}")
-check(min(l2_val[1:]) > l2_val[0], "every L2 strength raises the plain layer's validation loss")
-check(
-    l2_val == sorted(l2_val) and smoothing_val[i_add_one:] == sorted(smoothing_val[i_add_one:]),
-    "the stronger the L2 penalty, or the pseudo-count above 1, the higher the validation loss",
-)
-check(
-    abs(smoothing_val[i_add_one] - l2_val[0]) < 0.001,
-    "add-one smoothing ties the plain layer, to within 0.001",
-)
-
-# %%
-# Smoothing matters to the count model because without it the 109 pairs never seen
-# in training get probability zero; a few validation pairs are among them, and one is
-# enough to make the loss infinite (``add-0``). Any pseudo-count makes it finite.
-#
-# The layer needs no such help, because stopping early from zero weights already
-# regularizes. It starts at the uniform model, and the weight of a pair never seen
-# falls only as fast as its small gradient allows, so after ``N_STEPS`` steps those
-# pairs still get probabilities within a factor of 4 of add-one's (printed below),
-# far from the zero of the unsmoothed counts. Trained on without end, their weights
-# would fall without limit, the layer would approach the unsmoothed count model, and
-# its validation loss would grow toward infinity. Beyond those pairs there is little
-# to regularize: 729 weights are fitted to 168,951 pairs, and the plain layer scores
-# the validation names as well as the training names, so pulling the weights further
-# toward zero only costs fit.
-unseen = train_counts == 0
-print(f"pairs never seen in training: {unseen.sum().item()} of {unseen.numel()}")
-print(f"validation pairs among them: {val_counts[unseen].sum().item()} of {len(val_y)}")
-check(
-    math.isinf(smoothing_val[0]) and all(math.isfinite(v) for v in smoothing_val[1:]),
-    "without smoothing the count model's validation loss is infinite; with any pseudo-count "
-    "it is finite",
-)
-plain = l2_tables[0].softmax(dim=1)
-add_one = (train_counts + 1) / (train_counts + 1).sum(dim=1, keepdim=True)
-ratio = plain[unseen] / add_one[unseen]
-print(
-    "pairs never seen, plain layer's probability / add-one's: "
-    f"{ratio.min():.2f} to {ratio.max():.2f} (geometric mean {ratio.log().mean().exp():.2f})"
-)
-check(
-    ratio.min() > 1 / 4 and ratio.max() < 4,
-    "the plain layer gives every pair never seen within a factor of 4 of add-one's probability",
-)
-print(f"plain layer, validation minus training loss: {l2_val[0] - l2_train[0]:+.4f}")
-check(
-    abs(l2_val[0] - l2_train[0]) < 0.01,
-    "the plain layer's training and validation losses differ by less than 0.01",
-)
 
 
 # %%
@@ -327,6 +211,9 @@ check(
 # probabilities, picked the same character.
 def layer_model(contexts: torch.Tensor) -> torch.Tensor:
     return layer(F.one_hot(contexts[:, 0], len(vocab)).float())
+
+
+add_one = (train_counts + 1) / (train_counts + 1).sum(dim=1, keepdim=True)
 
 
 def count_model(contexts: torch.Tensor) -> torch.Tensor:
@@ -346,14 +233,14 @@ check(
 # %%
 # The test names, once
 # --------------------
-# The validation names made this page's one choice, no regularization. The model
-# scored here is ``layer``, the unregularized layer trained in the *Training* section
-# (from ``nn.Linear``'s random start; the sweep above trained its own copies from
-# zero). The test names are scored once, at the end, and the result is recorded for
+# The model scored here is ``layer``, the unregularized layer trained in the
+# *Training* section. Whether regularization would help is a question for the
+# validation names, which :doc:`plot_bigram_regularization` asks of them; the test
+# names play no part there. They are scored once, here, and the result is recorded for
 # the comparison of all language models at the end of this section.
 test_x, test_y = context_pairs(splits.test, vocab, context_length=1)
 with torch.no_grad():
-    layer_val_loss = loss_from_counts(layer.weight.T, val_counts).item()
+    layer_val_loss = cross_entropy_from_counts(layer.weight.T, val_counts).item()
     test_logits = layer(F.one_hot(test_x[:, 0], len(vocab)).float())
     layer_test_loss = F.cross_entropy(test_logits, test_y).item()
 print(f"the trained layer: validation loss {layer_val_loss:.4f}, test loss {layer_test_loss:.4f}")

@@ -2,12 +2,11 @@ r"""
 A small GPT trained on names
 ============================
 
-:doc:`plot_self_attention` wrote out self-attention for one name. This page builds a
-small decoder-only transformer from it, like GPT, and trains it on the names of the
-previous pages. You will learn:
+:doc:`plot_self_attention` wrote out self-attention for one name, and
+:doc:`plot_packed_names` packed names into rows with a mask that keeps them apart. This
+page builds a small decoder-only transformer from these pieces, like GPT, and trains it
+on the names of the previous pages. You will learn:
 
-* how a mask lets several names share one row of a batch, with no padding between
-  them;
 * what position embeddings give a transformer, and how pre-norm residual blocks
   stack attention and an MLP;
 * how dropout, AdamW and a one-cycle schedule train it;
@@ -18,9 +17,8 @@ previous pages. You will learn:
 # %%
 # Setup
 # -----
-# As on :doc:`plot_recurrent_network`, each name is the input ``.name`` with the target
-# ``name.``: the model predicts every character and the end of the name, each from the
-# characters before it. The score is the mean negative log-likelihood per predicted
+# The names are packed as on :doc:`plot_packed_names`: each name is the input ``.name``
+# with the target ``name.``. The score is the mean negative log-likelihood per predicted
 # character, end of name included, over all the validation names: the metric of the
 # MLP page, on the same split.
 import math
@@ -32,9 +30,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from pytorch_examples.claims import check
-from pytorch_examples.data.names import CharVocabulary, context_pairs, load_names, split_names
+from pytorch_examples.data.names import CharVocabulary, load_names, split_names
 from pytorch_examples.evaluation import eval_mode
-from pytorch_examples.language import uniform_loss
+from pytorch_examples.language import (
+    IGNORE_INDEX,
+    draw_names,
+    pack_names,
+    prediction_losses,
+    same_name_causal_mask,
+    uniform_loss,
+)
 from pytorch_examples.results import record_result
 
 SEED = 42
@@ -54,87 +59,34 @@ NAME = "isabella"  # the name whose attention is drawn
 TEMPERATURES = (0.5, 1.0, 1.5)
 N_SAMPLES = 12  # names shown per temperature
 N_COUNTED = 500  # names drawn per temperature to count copies of training names
-IGNORE = -100  # the target of a padded position: cross_entropy leaves it out
 
 torch.manual_seed(SEED)
 vocab = CharVocabulary()
-BOUNDARY = vocab.encode(".")[0]
 splits = split_names(load_names(), seed=SEED)
+val_rows = pack_names(splits.val, range(len(splits.val)), vocab, ROW_LENGTH)
+test_rows = pack_names(splits.test, range(len(splits.test)), vocab, ROW_LENGTH)
 
 # %%
-# Names side by side
-# ------------------
-# The recurrent network's page padded every name of a batch to the longest one, and spent
-# computation on padded positions that the loss then ignored. Here, each row of
-# ``ROW_LENGTH`` positions holds as many whole names as fit, one after another, and
-# only the end of the row is padded. Each position also carries its place within its
-# own name (the position the model sees) and the index of its name, so that attention
-# can keep the names apart. The training names are shuffled and packed again every
-# epoch.
-
-
-def pack_names(names, order):
-    """Pack ``names`` (in ``order``) into rows: tokens, targets, positions, name ids."""
-    rows, row = [], ([], [], [], [])
-    for index in order:
-        letters = vocab.encode(names[index])
-        piece = ([BOUNDARY, *letters], [*letters, BOUNDARY], range(len(letters) + 1))
-        if len(row[0]) + len(piece[0]) > ROW_LENGTH:
-            rows.append(row)
-            row = ([], [], [], [])
-        for part, values in zip(row, (*piece, [index] * len(piece[0])), strict=True):
-            part.extend(values)
-    rows.append(row)
-    fill = (BOUNDARY, IGNORE, 0, -1)  # padding: an ignored target and no name (-1)
-    return tuple(
-        torch.tensor([r[i] + [fill[i]] * (ROW_LENGTH - len(r[i])) for r in rows]) for i in range(4)
-    )
-
-
-val_rows = pack_names(splits.val, range(len(splits.val)))
-test_rows = pack_names(splits.test, range(len(splits.test)))
-tokens, targets, positions, name_ids = (part[0] for part in val_rows)
-print(f"{len(splits.val)} validation names in {len(val_rows[0])} rows of {ROW_LENGTH}")
-print(f"tokens    {vocab.decode(tokens)!r}\ntargets   {vocab.decode(targets.clamp(min=0))!r}")
-print(f"positions {positions.tolist()}\nname ids  {name_ids.tolist()}")
-n_val_predicted = int((val_rows[1] != IGNORE).sum())
-names_per_batch = round(len(splits.val) / len(val_rows[0]) * ROWS_PER_BATCH)
-lengths = torch.tensor([len(name) + 1 for name in splits.train])
-padded = lengths[torch.randint(len(lengths), (1000, names_per_batch))]
-padded_share = 1 - padded.sum() / (padded.amax(dim=1).sum() * names_per_batch)
-packed_share = (val_rows[1] == IGNORE).float().mean()
-print(
-    f"padded positions: {padded_share:.0%} in random batches of {names_per_batch} names "
-    f"padded to the longest, {packed_share:.0%} in packed rows"
-)
-check(
-    packed_share < padded_share / 2,
-    "packed rows pad less than half as large a share of positions as padded batches",
-)
-check(
-    n_val_predicted == len(context_pairs(splits.val, vocab, 1)[1]),
-    f"the validation rows hold {n_val_predicted} predicted characters, as many as the "
-    "MLP page's validation pairs",
-)
-
-# %%
-# Attention that keeps names apart
-# --------------------------------
-# The attention of :doc:`plot_self_attention` is used as it is, with one change to
-# its mask: position :math:`i` may attend to position :math:`j` only if :math:`j`
-# comes no later *and* belongs to the same name, so that no name sees its neighbours
-# in the row. The multi-head module hands the queries, keys, values and this mask to
-# :func:`~torch.nn.functional.scaled_dot_product_attention`, which scales, masks and
-# mixes as the written-out version did (that page checked the two equal); it does so
-# in one call, without keeping the weights.
-
-
-def allowed(name_ids):
-    """Position i may attend to j if j <= i and both belong to the same name."""
-    length = name_ids.shape[-1]
-    causal = torch.ones(length, length, dtype=torch.bool).tril()
-    same_name = name_ids[:, :, None] == name_ids[:, None, :]
-    return (causal & same_name)[:, None]  # (batch, 1, length, length): the same for all heads
+# The model
+# ---------
+# Each layer's attention is that of :doc:`plot_self_attention`, with the mask of
+# :doc:`plot_packed_names`. The multi-head module hands the queries, keys, values and
+# mask to :func:`~torch.nn.functional.scaled_dot_product_attention`, which scales,
+# masks and mixes as the written-out version did, in one call, without keeping the
+# weights.
+#
+# Attention does not see where a character stands: the weight a position gets
+# depends on what it holds, not on how far back it is. A causal model could infer its
+# place only indirectly, from the mask, since position :math:`p` attends over
+# :math:`p + 1` positions. A *position embedding*, a learned vector for each place
+# added to the character's own embedding at the input, states the place directly.
+# (This page trains no model without one, so it does not measure how much that helps
+# here.) Each block adds the output of attention to its input, then the output of an
+# MLP: *residual* connections, which carry the position embedding to the later layers
+# and give the gradient a direct path through every layer. Layer normalization comes
+# before each of the two (*pre-norm*, as in GPT-2), so the residual path itself is
+# never rescaled. In training, dropout zeroes a random share ``DROPOUT`` of each
+# branch's output, so that no unit can count on another.
 
 
 class CausalSelfAttention(nn.Module):
@@ -151,28 +103,6 @@ class CausalSelfAttention(nn.Module):
         queries, keys, values = qkv.permute(2, 0, 3, 1, 4)
         heads = F.scaled_dot_product_attention(queries, keys, values, attn_mask=mask)
         return self.mix(heads.transpose(1, 2).reshape(batch, length, width))
-
-
-print("may attend, for the first row's first positions (1 = yes):")
-print(allowed(name_ids[None])[0, 0, :10, :10].int())
-
-
-# %%
-# The model
-# ---------
-# Attention does not see where a character stands: the weight a position gets
-# depends on what it holds, not on how far back it is. A causal model could infer its
-# place only indirectly, from the mask, since position :math:`p` attends over
-# :math:`p + 1` positions. A *position embedding*, a learned vector for each place
-# added to the character's own embedding at the input, states the place directly; the
-# later layers receive it only through the residual connections described next,
-# which add each block's output to its input rather than replace it. (This page
-# trains no model without one, so it does not measure how much that helps here.)
-# Each block adds the output of attention to its input, then the output of an MLP:
-# *residual* connections, which give the gradient a direct path through every layer.
-# Layer normalization comes before each of the two (*pre-norm*, as in GPT-2), so the
-# residual path itself is never rescaled. In training, dropout zeroes a random share
-# ``DROPOUT`` of each branch's output, so that no unit can count on another.
 
 
 class Block(nn.Module):
@@ -214,28 +144,15 @@ class GPT(nn.Module):
         if positions.max() >= self.block_size:
             raise ValueError(f"the model reads at most {self.block_size} positions of a name")
         x = self.token_embedding(tokens) + self.position_embedding(positions)
-        mask = allowed(name_ids)
+        mask = same_name_causal_mask(name_ids)
         for block in self.blocks:
             x = block(x, mask)
         return self.head(self.norm(x))
 
 
-@torch.no_grad()
-def prediction_losses(model, rows, batch_size=512):
-    """The loss of every predicted character, name by name in the order of the rows."""
-    losses = []
-    with eval_mode(model):
-        for start in range(0, len(rows[0]), batch_size):
-            tokens, targets, positions, name_ids = (r[start : start + batch_size] for r in rows)
-            logits = model(tokens, positions, name_ids)
-            predicted = targets != IGNORE
-            losses.append(F.cross_entropy(logits[predicted], targets[predicted], reduction="none"))
-    return torch.cat(losses)
-
-
 def mean_loss(model, rows):
-    """Negative log-likelihood per predicted character, padding left out."""
-    return prediction_losses(model, rows).double().mean().item()
+    """Negative log-likelihood per predicted character of packed rows."""
+    return prediction_losses(model, rows[:1] + rows[2:], rows[1]).double().mean().item()
 
 
 model = GPT(len(vocab), BLOCK_SIZE, WIDTH, N_LAYERS, N_HEADS, DROPOUT)
@@ -267,12 +184,11 @@ check(unchanged, "changing a name leaves the logits of the other names in its ro
 # %%
 # Training
 # --------
-# Each step takes the next ``ROWS_PER_BATCH`` rows of the packed training names.
-# AdamW decays the weight matrices of the linear layers toward zero, but not the
-# embeddings, biases and layer norms. The one-cycle schedule warms the learning rate
-# up, then anneals it; by default it would also cycle AdamW's first beta against the
-# learning rate, overriding the first of the ``betas`` given below, and
-# ``cycle_momentum=False`` turns that off. Gradients are clipped to a norm of
+# Each step takes the next ``ROWS_PER_BATCH`` rows of the packed training names, which
+# are shuffled and packed again every epoch. AdamW decays the weight matrices of the
+# linear layers toward zero, but not the embeddings, biases and layer norms. The
+# one-cycle schedule warms the learning rate up, then anneals it; ``cycle_momentum=False``
+# keeps it from also cycling AdamW's first beta. Gradients are clipped to a norm of
 # ``CLIP_NORM``. Only the steps count toward the training time, and the predicted
 # characters of every batch are counted; the training loss of the curves is measured
 # on as many training rows as there are validation rows.
@@ -297,16 +213,16 @@ training_seconds, training_predictions = 0.0, 0
 for step in range(1, N_STEPS + 1):
     started = time.perf_counter()
     if train_rows is None or next_row + ROWS_PER_BATCH > len(train_rows[0]):
-        # A new epoch: shuffle the names and pack them again.
         order = torch.randperm(len(splits.train), generator=generator).tolist()
-        train_rows, next_row = pack_names(splits.train, order), 0
-    batch = slice(next_row, next_row + ROWS_PER_BATCH)
-    tokens, targets, positions, name_ids = (part[batch] for part in train_rows)
+        train_rows, next_row = pack_names(splits.train, order, vocab, ROW_LENGTH), 0
+    tokens, targets, positions, name_ids = (
+        part[next_row : next_row + ROWS_PER_BATCH] for part in train_rows
+    )
     next_row += ROWS_PER_BATCH
-    training_predictions += int((targets != IGNORE).sum())
+    training_predictions += int((targets != IGNORE_INDEX).sum())
     model.train()
     logits = model(tokens, positions, name_ids)
-    loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+    loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
@@ -316,7 +232,7 @@ for step in range(1, N_STEPS + 1):
 
     if step % EVAL_EVERY == 0:
         eval_steps.append(step)
-        train_curve.append(mean_loss(model, [part[: len(val_rows[0])] for part in train_rows]))
+        train_curve.append(mean_loss(model, tuple(p[: len(val_rows[0])] for p in train_rows)))
         val_curve.append(mean_loss(model, val_rows))
         print(
             f"step {step:5d}  train {train_curve[-1]:.4f}  val {val_curve[-1]:.4f}  "
@@ -338,7 +254,7 @@ plt.show()
 # ``scaled_dot_product_attention`` returns the mixture, not the weights. To see them,
 # a *forward hook* on the last layer's ``qkv`` map keeps its output while the model
 # reads, and the weights are computed from those queries and keys as on
-# :doc:`plot_self_attention`, with this page's mask. In the figure, each row of a panel
+# :doc:`plot_self_attention`, with the same mask. In the figure, each row of a panel
 # is one position of the name, reading the characters up to it (the columns); each
 # row sums to 1.
 
@@ -357,7 +273,7 @@ def last_layer_weights(tokens, positions, name_ids):
     qkv = captured[0].view(rows, length, 3, N_HEADS, head_width)
     queries, keys, _ = qkv.permute(2, 0, 3, 1, 4)
     scores = queries @ keys.transpose(-2, -1) / math.sqrt(head_width)
-    return scores.masked_fill(~allowed(name_ids), float("-inf")).softmax(dim=-1)
+    return scores.masked_fill(~same_name_causal_mask(name_ids), -math.inf).softmax(dim=-1)
 
 
 one_name = torch.tensor([vocab.encode("." + NAME)])
@@ -417,45 +333,27 @@ check(
 # ---------------------------
 # A name grows one character at a time, each drawn from the model's prediction after
 # the characters so far, until the model draws the boundary symbol or the name fills
-# the model's positions. Dividing the logits by a temperature before the softmax
-# sharpens the distribution below 1 and flattens it above 1. A sharper distribution
-# repeats more of what the model saw, which the share of samples that are training
-# names shows.
-
-
-@torch.no_grad()
-def sample(model, n_names, *, temperature=1.0, prefix="", generator):
-    """Draw names that begin with ``prefix``, at the given temperature."""
-    if not (temperature > 0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be a positive number, got {temperature}")
-    if "." in prefix:
-        raise ValueError(f"prefix must be letters a-z, got {prefix!r}")
-    start = [BOUNDARY, *vocab.encode(prefix)]  # an unknown character raises ValueError
-    if len(start) > model.block_size:
-        raise ValueError(
-            f"prefix {prefix!r} is longer than the {model.block_size - 1} letters the model reads"
-        )
-    tokens = torch.tensor([start] * n_names)
-    finished = torch.zeros(n_names, dtype=torch.bool)
-    with eval_mode(model):
-        while tokens.shape[1] < model.block_size and not finished.all():
-            probabilities = F.softmax(model(tokens)[:, -1] / temperature, dim=-1)
-            drawn = torch.multinomial(probabilities, 1, generator=generator)
-            drawn[finished] = BOUNDARY
-            finished |= drawn[:, 0] == BOUNDARY
-            tokens = torch.cat([tokens, drawn], dim=1)
-    return [vocab.decode(row[1:]).split(".")[0] for row in tokens]
-
-
+# the model's positions (:func:`~pytorch_examples.language.draw_names`). Dividing the
+# logits by a temperature before the softmax sharpens the distribution below 1 and
+# flattens it above 1. A sharper distribution repeats more of what the model saw,
+# which the share of samples that are training names shows.
 generator = torch.Generator().manual_seed(SEED)
 known = set(splits.train)
 copied = []
 for temperature in TEMPERATURES:
-    names = sample(model, N_COUNTED, temperature=temperature, generator=generator)
+    names = draw_names(
+        model,
+        vocab,
+        N_COUNTED,
+        generator=generator,
+        temperature=temperature,
+        max_length=BLOCK_SIZE - 1,
+    )
     copied.append(sum(name in known for name in names) / N_COUNTED)
     print(f"temperature {temperature}: {copied[-1]:.0%} of {N_COUNTED} are training names")
     print(f"    {', '.join(names[:N_SAMPLES])}")
-print(f"starting with 'zo': {', '.join(sample(model, 6, prefix='zo', generator=generator))}")
+zo_names = draw_names(model, vocab, 6, generator=generator, prefix="zo", max_length=BLOCK_SIZE - 1)
+print(f"starting with 'zo': {', '.join(zo_names)}")
 check(
     copied[0] > copied[1] > copied[2],
     "the lower the temperature, the more samples are training names",
@@ -469,7 +367,7 @@ check(
 # names played no part, and are scored once, here. The record keeps the loss of each
 # validation prediction, with the number of letters before it, for
 # :doc:`plot_language_models_compared`.
-val_losses = prediction_losses(model, val_rows)
+val_losses = prediction_losses(model, val_rows[:1] + val_rows[2:], val_rows[1])
 val_loss = val_losses.double().mean().item()
 test_loss = mean_loss(model, test_rows)
 print(f"parameters: {n_parameters:,}")
@@ -485,5 +383,5 @@ record_result(
     steps=N_STEPS,
     training_predictions=training_predictions,
     val_losses=val_losses.tolist(),
-    val_positions=val_rows[2][val_rows[1] != IGNORE].tolist(),
+    val_positions=val_rows[2][val_rows[1] != IGNORE_INDEX].tolist(),
 )

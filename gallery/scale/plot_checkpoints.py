@@ -24,7 +24,7 @@ checkpoints to resume a stopped run exactly.
 # A small network with dropout fits noisy samples of :math:`\sin(2\pi x)`. Every file
 # the page writes goes to a temporary folder, removed at the end.
 import importlib
-import os
+import inspect
 import pickle
 import sys
 import tempfile
@@ -36,6 +36,7 @@ from torch import nn
 from torch.serialization import get_safe_globals
 from torch.utils.data import DataLoader, TensorDataset
 
+from pytorch_examples.checkpoints import save_atomically
 from pytorch_examples.claims import check
 from pytorch_examples.data.synthetic import make_sine_data
 
@@ -84,12 +85,10 @@ try:
     torch.load(WORK / "whole_model.pt", weights_only=False)
 except AttributeError as error:
     print("whole model:", str(error).replace(str(WORK), "WORK"))
-renamed = importlib.import_module("regressor_code").SineRegressor(
-    nn.Linear(1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1)
-)
-print(
-    "state_dict:", renamed.load_state_dict(torch.load(WORK / "state_dict.pt", weights_only=True))
-)
+SineRegressor = importlib.import_module("regressor_code").SineRegressor
+renamed = SineRegressor(nn.Linear(1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1))
+weights = torch.load(WORK / "state_dict.pt", weights_only=True)
+print("state_dict:", renamed.load_state_dict(weights))
 sys.path.remove(str(WORK))
 del sys.modules["regressor_code"]
 
@@ -132,16 +131,15 @@ check(
 
 # %%
 # ``weights_only=True`` does not stop :func:`torch.load` from calling functions the
-# file names: it calls only those on an allow-list. The list holds torch's functions
-# that rebuild tensors, a few types (``OrderedDict``, ``set``, ``torch.Size``, the
-# dtypes) and what :func:`torch.serialization.add_safe_globals` adds; torch has added
-# some itself, counted by module above. Those from ``builtins`` are the built-in
-# exception classes, which importing ``torch.distributed`` adds so that errors can be
-# passed between processes; the counts depend on which torch modules are imported.
-# ``print`` is not on the list. The
-# default has been ``weights_only=True`` since PyTorch 2.6, as torch's message says;
-# this page passes it anyway, because earlier versions default to ``False`` and the
-# environment variable ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` switches the default off.
+# file names: it calls only those on an allow-list, which holds torch's functions that
+# rebuild tensors, a few types (``OrderedDict``, ``set``, ``torch.Size``, the dtypes)
+# and what :func:`torch.serialization.add_safe_globals` adds, counted by module above.
+# Those from ``builtins`` are exception classes, which importing ``torch.distributed``
+# adds so that errors can pass between processes; the counts depend on which torch
+# modules are imported. ``print`` is not on the list. ``weights_only=True`` has been
+# the default since PyTorch 2.6, as torch's message says; this page passes it anyway,
+# because earlier versions, and the environment variable
+# ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, make ``False`` the default.
 # ``weights_only=False`` is for files you trust as you trust code you run.
 #
 # The allow-list protects only as well as the unpickler enforces it, and crafted files
@@ -162,23 +160,15 @@ check(
 # the new one. Writing to a temporary file in the same folder and renaming it over the
 # checkpoint avoids that: :func:`os.replace` swaps the file in one step, so ``path``
 # always holds a complete checkpoint, the old one or the new one.
+# :func:`~pytorch_examples.checkpoints.save_atomically` does this, with two more
+# steps: ``os.fsync`` puts the bytes on the disk before the rename, and if the save
+# fails, the temporary file is removed. It is in the library because the next page
+# and the distributed training scripts save with it too; its code:
+print(inspect.getsource(save_atomically))
 
 
 def checkpoint_state(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int) -> dict:
     return {"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()}
-
-
-def save_checkpoint(state: dict, path: Path) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with open(temporary, "wb") as file:
-            torch.save(state, file)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the rename
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # %%
@@ -234,7 +224,7 @@ for epoch in range(1, N_EPOCHS + 1):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    save_checkpoint(checkpoint_state(model, optimizer, epoch), checkpoint)
+    save_atomically(checkpoint_state(model, optimizer, epoch), checkpoint)
     print(f"epoch {epoch}: last batch loss {loss.item():.4f}, saved {checkpoint.name}")
 
 state = load_checkpoint(checkpoint)
@@ -261,9 +251,9 @@ class FailsWhileSaving:
 
 
 still_loads = {}
-for name, save in (("torch_save", torch.save), ("save_checkpoint", save_checkpoint)):
+for name, save in (("torch_save", torch.save), ("save_atomically", save_atomically)):
     path = WORK / f"{name}.pt"
-    save_checkpoint(checkpoint_state(model, optimizer, N_EPOCHS), path)
+    save_atomically(checkpoint_state(model, optimizer, N_EPOCHS), path)
     try:
         save({**checkpoint_state(model, optimizer, N_EPOCHS), "crash": FailsWhileSaving()}, path)
     except OSError as error:
@@ -277,7 +267,7 @@ for name, save in (("torch_save", torch.save), ("save_checkpoint", save_checkpoi
 leftovers = sorted(path.name for path in WORK.glob("*.tmp"))
 print("temporary files left behind:", leftovers)
 check(
-    still_loads["save_checkpoint"] and not still_loads["torch_save"],
+    still_loads["save_atomically"] and not still_loads["torch_save"],
     "a failed atomic save keeps the old checkpoint; a failed torch.save destroys it",
 )
 

@@ -22,7 +22,6 @@ safely, is the subject of :ref:`sphx_glr_auto_examples_scale_plot_checkpoints.py
 # A small network with dropout fits noisy samples of :math:`\sin(2\pi x)`. Dropout
 # and the shuffled batches both draw random numbers, so a resumed run can only repeat
 # the original if it restores those random states too.
-import os
 import tempfile
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from pytorch_examples.checkpoints import save_atomically
 from pytorch_examples.claims import check
 from pytorch_examples.data.synthetic import make_sine_data
 from pytorch_examples.reporting import format_table
@@ -65,8 +65,9 @@ def make_model(hidden: int = HIDDEN) -> nn.Sequential:
 # moments, the scheduler's position, the global generator that dropout draws from,
 # and the generator that shuffles the data. The checkpoint holds all of it, as
 # ``state_dict`` objects and tensors, so that it loads with ``weights_only=True``.
-# ``save_checkpoint`` is the atomic save of the previous page: it writes a temporary
-# file, renames it over the checkpoint, and removes it if the save fails.
+# :func:`~pytorch_examples.checkpoints.save_atomically` saves it as the previous page
+# teaches: to a temporary file, flushed to the disk and renamed over the checkpoint,
+# and removed if the save fails.
 
 
 def new_run(seed: int) -> dict:
@@ -109,20 +110,6 @@ def restore(run: dict, state: dict, random_states: bool = True) -> None:
         run["order"].set_state(state["data_order_rng"])
 
 
-def save_checkpoint(state: dict, path: Path) -> None:
-    """Write to a temporary file, then rename it over ``path`` in one step."""
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with open(temporary, "wb") as file:
-            torch.save(state, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 # %%
 # Training, stopping and resuming
 # -------------------------------
@@ -145,7 +132,7 @@ def train(run: dict, until_epoch: int, checkpoint: Path | None = None) -> None:
         run["scheduler"].step()
         run["epoch"] += 1
         if checkpoint is not None:
-            save_checkpoint(checkpoint_state(run), checkpoint)
+            save_atomically(checkpoint_state(run), checkpoint)
 
 
 checkpoint = WORK / "checkpoint.pt"

@@ -135,6 +135,8 @@ print(
 # image ``i`` comes from, ``cols[i, 0, 0, x]`` the padded column of column ``x``, and
 # indexing with tensors that broadcast to the batch's shape gathers every window at
 # once. A random half of the batch is then mirrored.
+# Written out here because this page teaches it; the other pages call the library's
+# random_crop_flip, the same steps with the same random draws (a test holds them equal).
 def augment(images: torch.Tensor) -> torch.Tensor:
     """Shift each uint8 image by up to CROP_PADDING pixels; mirror each with probability 1/2."""
     n, channels, height, width = images.shape

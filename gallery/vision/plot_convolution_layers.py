@@ -3,10 +3,9 @@ Convolution, pooling and batch normalization
 ============================================
 
 Before its last pooling and its linear layer, the network that learns CIFAR-10 on the
-next page is a stack of four kinds of layers: convolution, max pooling, batch
-normalization and ReLU. This page takes the first
-three apart on a CIFAR-10 photo and on a batch of photos, writes each one out with plain
-tensor operations and checks it against PyTorch's layer. You will learn:
+next page is a stack of convolution, max pooling, batch normalization and ReLU. This
+page takes the first three apart on CIFAR-10 photos, writes each out with plain tensor
+operations and checks it against PyTorch's layer. You will learn:
 
 * that a convolution is one small matrix product repeated at every position, and why
   it needs so few weights;
@@ -32,6 +31,7 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.data.cifar10 import CLASSES, load_cifar10
+from pytorch_examples.evaluation import eval_mode
 from pytorch_examples.reporting import format_table
 
 SEED = 0
@@ -79,13 +79,10 @@ print(f"weights: convolution {n_conv:,}; fully connected {n_dense:,} ({n_dense /
 # Two filters chosen by hand show what a filter does. Like ``nn.Conv2d``,
 # :func:`~torch.nn.functional.conv2d` does not flip the filter: it multiplies each
 # weight with the pixel at the same place in the window. The Sobel filter below weighs
-# the column to the right of a pixel against the column to its left, so it responds
-# where brightness changes from left to right, at vertical edges; its transpose finds
-# horizontal edges. Both are applied to the grey image, and the figure shows the size
-# of the response. Where the picture is bright at its left or right side (vertical
-# edges) or at its top or bottom (horizontal edges), the border lights up too: that
-# is the zero padding, since a bright pixel next to the black border is an edge to
-# the filter.
+# the column right of a pixel against the column to its left, so it responds at
+# vertical edges; its transpose finds horizontal edges. The figure shows the size of
+# each response on the grey image. Where the picture is bright at a side, the border
+# lights up too: a bright pixel next to the black zero padding is an edge to the filter.
 sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 edge_filters = torch.stack([sobel, sobel.T]).unsqueeze(1)  # 2 filters, 1 channel
 grey = image.mean(dim=1, keepdim=True)
@@ -134,16 +131,15 @@ print(f"before pooling {tuple(out.shape)}, after {tuple(pool(out).shape)}")
 # The *receptive field* of an output is the patch of input pixels it depends on. A
 # 3 x 3 convolution sees 3 x 3 pixels; a second one on top sees 3 x 3 of those
 # outputs, 5 x 5 pixels. After pooling, neighbouring outputs lie two pixels apart, so
-# each step of the next 3 x 3 filter spans two pixels of the image, not one. Each
-# pooling doubles that step again, so a 3 x 3 convolution widens the field by 2
-# pixels before any pooling, by 4 after one, by 8 after two and by 16 after three. A
-# 2 x 2 pooling itself widens the field by one step: 1, 2, then 4 pixels. The
-# gradient measures the field: the input pixels with a nonzero gradient of the centre
-# output are the ones it depends on. The gradient of a maximum reaches only the
-# largest input of each window, so for this count average pooling, which has the same
-# windows, stands in for max pooling, and the weights are positive so that no
-# gradients cancel. The stack is the layer order of the next page's network; the
-# input is larger than a CIFAR-10 image so that no field is cut off by the border.
+# each step of the next filter spans two pixels, and each pooling doubles the step
+# again: a 3 x 3 convolution widens the field by 2 pixels before any pooling, by 4
+# after one, 8 after two, 16 after three, and a 2 x 2 pooling widens it by one step.
+# The gradient measures the field: the input pixels with a nonzero gradient of the
+# centre output are the ones it depends on. A maximum's gradient reaches only the
+# largest input of its window, so average pooling (the same windows) stands in for
+# max pooling here, and the weights are positive so that no gradients cancel. The
+# stack has the next page's layer order, on an input larger than a CIFAR-10 image so
+# that the border cuts no field off.
 LAYER_ORDER = ("conv", "pool", "conv", "pool", "conv", "conv", "pool", "conv")
 
 
@@ -264,33 +260,29 @@ check(
     and not torch.allclose(fresh.running_var, moved[False], atol=TOLERANCE),
     "the running variance moves toward the variance divided by n - 1, not by n",
 )
-norm.eval()
-running = (features - norm.running_mean.view(1, -1, 1, 1)) / torch.sqrt(
-    norm.running_var.view(1, -1, 1, 1) + norm.eps
-)
+running_mean, running_var = norm.running_mean.view(1, -1, 1, 1), norm.running_var.view(1, -1, 1, 1)
+with eval_mode(norm):  # training mode again after the block
+    in_eval_mode = norm(features)
+by_formula = gamma * (features - running_mean) / torch.sqrt(running_var + norm.eps) + beta
 check(
-    torch.allclose(gamma * running + beta, norm(features), atol=TOLERANCE),
+    torch.allclose(by_formula, in_eval_mode, atol=TOLERANCE),
     "in evaluation mode the layer uses the running statistics",
 )
-norm.train()
 
 # %%
-# A bias in the convolution would add one constant per channel, and the
-# normalization subtracts the channel's mean, which takes that constant straight back
-# out; :math:`\beta` supplies the shift instead. (That holds in training mode; in
-# evaluation mode the running mean absorbs the bias as training goes on.) Max pooling
-# between the two, as in three stages of the next page's network, changes nothing:
-# the largest of :math:`x + b` is the largest :math:`x`, plus :math:`b`. Below, the
-# same filters with and without a random bias give the same normalized output,
-# directly and through pooling, up to float32 rounding: the largest difference is
-# within ``TOLERANCE``, as in the checks above. That difference is absolute, and its
-# size has a reason: the bias, up to 1, is added to each convolution output, and the
-# sum is rounded to float32 at its own size, an error of up to half the spacing of
-# float32 numbers there, largest at the largest sum; normalization then multiplies
-# every error by :math:`\gamma/\sigma`. The output prints that spacing, the largest
-# :math:`\gamma/\sigma`, and the difference in units of their product, which is at
-# most two such units. So the convolutions before batch normalization are built with
-# ``bias=False``.
+# A bias in the convolution adds one constant per channel, and the normalization
+# subtracts the channel's mean, which takes it straight back out; :math:`\beta`
+# supplies the shift instead. (In evaluation mode the running mean absorbs the bias as
+# training goes on.) Max pooling between the two, as in three stages of the next page's
+# network, changes nothing: the largest of :math:`x + b` is the largest :math:`x`, plus
+# :math:`b`. Below, the same filters with and without a random bias give the same
+# normalized output, directly and through pooling, up to float32 rounding, within
+# ``TOLERANCE``. The size of that absolute difference has a reason: each convolution
+# output plus the bias is rounded to float32 at its own size, an error of up to half
+# the spacing of float32 numbers there, largest at the largest sum, and normalization
+# multiplies every error by :math:`\gamma/\sigma`. The output prints that spacing, the
+# largest :math:`\gamma/\sigma`, and the difference in units of their product, at most
+# two. So the convolutions before batch normalization are built with ``bias=False``.
 with_bias = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1)
 with torch.no_grad():
     with_bias.weight.copy_(conv.weight)

@@ -12,8 +12,8 @@ Fast CIFAR-10 training on a GPU
 
 The :ref:`CPU example <sphx_glr_auto_examples_vision_plot_cifar10_cnn.py>` trains a
 small network for a few epochs. A GPU can afford a larger network and more epochs, if
-the code keeps it busy: a GPU left waiting for Python, the disk or copies is a slow
-GPU. This page trains the nine-layer residual network of David Page's *How to train
+the code keeps it busy (a GPU waiting for Python, the disk or copies is slow). This
+page trains the nine-layer residual network of David Page's *How to train
 your ResNet* series, which reached the 94 % test accuracy that the DAWNBench
 competition set as its target. It aims at that accuracy with a subset of his
 techniques and prints what it reaches. You will learn how to:
@@ -43,7 +43,8 @@ from torch.nn import functional as F
 
 from pytorch_examples.claims import check
 from pytorch_examples.comparison import accuracy_difference
-from pytorch_examples.data.cifar10 import channel_stats, load_cifar10, normalize
+from pytorch_examples.data.cifar10 import channel_stats, load_cifar10, normalize, random_crop_flip
+from pytorch_examples.evaluation import Evaluation, eval_mode, evaluate
 
 # sphinx_gallery_cited_numbers = {"94": "DAWNBench target, Page's net", "7.5": "T4, NVIDIA's list"}
 
@@ -86,6 +87,7 @@ def autocast_dtype_for(device: torch.device) -> torch.dtype:
 
 
 autocast_dtype = autocast_dtype_for(device)
+use_autocast = autocast_dtype != torch.float32
 if device.type == "cuda":
     major, minor = torch.cuda.get_device_capability(device)
     print(f"{torch.cuda.get_device_name(device)}, compute capability {major}.{minor}")
@@ -96,13 +98,12 @@ print(f"autocast in {autocast_dtype}")
 # %%
 # The data, on the GPU once
 # -------------------------
-# The training images are split once into the images the model trains on and a
-# validation set. The settings at the top are not tuned here; the validation set draws
-# the learning curves and decides the page's one choice, below. The test set is scored
-# once, at the end. All images are copied to the GPU as uint8, four
-# times smaller than float32, and stay there. The first line printed below names the
-# source of the images and says whether they are a JPEG re-encoding, whose pixels
-# differ from the canonical CIFAR-10's that published accuracies were measured on.
+# A validation set is split off the training images once. The settings at the top are
+# not tuned here; the validation set draws the learning curves and decides the page's
+# one choice, below, and the test set is scored once, at the end. All images are copied
+# to the GPU as uint8, four times smaller than float32, and stay there. The first line
+# printed says whether they are a JPEG re-encoding, whose pixels differ from those of
+# the canonical CIFAR-10 that published accuracies were measured on.
 data = load_cifar10()
 print(data.describe_source())
 n_used = None if SUBSET is None else N_VALIDATION + SUBSET  # None: all
@@ -121,30 +122,11 @@ print(
     f"images; {train_images.numel() / 1e6:.0f} MB of training images on the {device.type}"
 )
 
+
 # %%
-# Each batch is augmented on the GPU: every image is padded with zeros, a window of the
-# original size is cut at a random offset, and each image is mirrored with probability
-# one half. Indexing with broadcast row and column indices does this for the whole
-# batch at once, with no Python loop over images.
-
-
-def crop_and_flip(images: torch.Tensor) -> torch.Tensor:
-    """Crop each zero-padded image back to its size at random, and mirror it or not."""
-    n, channels, height, width = images.shape
-    padded = F.pad(images, (CROP_PADDING,) * 4)
-    shift = torch.randint(0, 2 * CROP_PADDING + 1, (2, n, 1), device=images.device)
-    rows = shift[0] + torch.arange(height, device=images.device)  # (n, height)
-    cols = shift[1] + torch.arange(width, device=images.device)  # (n, width)
-    cropped = padded[
-        torch.arange(n, device=images.device)[:, None, None, None],
-        torch.arange(channels, device=images.device)[None, :, None, None],
-        rows[:, None, :, None],
-        cols[:, None, None, :],
-    ]
-    mirror = torch.rand(n, 1, 1, 1, device=images.device) < 0.5
-    return torch.where(mirror, cropped.flip(3), cropped)
-
-
+# Each batch is augmented on the GPU by the batched crop and flip taught on
+# :doc:`plot_cifar10_data` (:func:`~pytorch_examples.data.cifar10.random_crop_flip`):
+# one indexing operation for the whole batch, no Python loop over images.
 def to_input(images: torch.Tensor) -> torch.Tensor:
     """uint8 images to standardized floats in the channels_last layout."""
     return normalize(images, mean, std).contiguous(memory_format=torch.channels_last)
@@ -163,11 +145,8 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
 
 def conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
     # No bias: batch normalization's shift takes its place.
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
 
 
 class Residual(nn.Module):
@@ -182,20 +161,10 @@ class Residual(nn.Module):
 class ResNet9(nn.Module):
     def __init__(self, width: int, n_classes: int = 10) -> None:
         super().__init__()
-        self.layers = nn.Sequential(
-            conv_bn(3, width),
-            # stage 1
-            conv_bn(width, 2 * width),
-            nn.MaxPool2d(2),
-            Residual(2 * width),
-            # stage 2
-            conv_bn(2 * width, 4 * width),
-            nn.MaxPool2d(2),
-            # stage 3
-            conv_bn(4 * width, 8 * width),
-            nn.MaxPool2d(2),
-            Residual(8 * width),
-        )
+        stage_1 = [conv_bn(width, 2 * width), nn.MaxPool2d(2), Residual(2 * width)]
+        stage_2 = [conv_bn(2 * width, 4 * width), nn.MaxPool2d(2)]
+        stage_3 = [conv_bn(4 * width, 8 * width), nn.MaxPool2d(2), Residual(8 * width)]
+        self.layers = nn.Sequential(conv_bn(3, width), *stage_1, *stage_2, *stage_3)
         self.head = nn.Linear(8 * width, n_classes, bias=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -212,27 +181,25 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # --------
 # One step runs the forward pass under :func:`torch.autocast`: matrix products and
 # convolutions compute in a 16-bit format on the tensor cores, while the weights and
-# the loss stay float32. The format depends on the GPU. Tensor cores compute bfloat16,
-# which has float32's range, from compute capability ``(8, 0)`` (Ampere) on. Older
-# GPUs from compute capability 7.0 (Volta, and Turing such as the T4, 7.5, that free
-# notebook services offer) have tensor cores for float16 only, whose smallest normal
-# number is printed below; GPUs below 7.0 have no tensor cores, and there the page
-# trains in float32 with autocast off, as float16 would not reach the tensor cores' speed:
-# gradients smaller than that lose their precision or become zero. A gradient scaler
-# multiplies the loss by a large factor before the backward pass, so that the
-# gradients are computed at a scale float16 holds, and divides them by it again before
-# the step. Where a gradient then overflows, it skips that step and lowers the
-# factor; after a run of good steps it raises it again. Otherwise the scaler is
-# switched off and each of its calls passes straight through. The loss stays on the
-# GPU: calling ``.item()`` each step would make Python wait for the GPU every time.
+# the loss stay float32. Tensor cores compute bfloat16, which has float32's range, from
+# compute capability ``(8, 0)`` (Ampere) on. From 7.0 (Volta, and Turing such as the
+# T4, 7.5, that free notebook services offer) they compute float16 only, and gradients
+# smaller than its smallest normal number, printed below, lose their precision or
+# become zero. So there a gradient scaler multiplies the loss by a large factor before
+# the backward pass and divides the gradients by it again before the step; where a
+# gradient overflows, it skips that step and lowers the factor, and after a run of good
+# steps it raises it again. Elsewhere the scaler is off and its calls pass straight
+# through. Below 7.0 there are no tensor cores, and the page trains in float32 with
+# autocast off. The loss stays on the GPU: calling ``.item()`` each step would make
+# Python wait for the GPU every time.
 for dtype in (torch.float16, torch.bfloat16):
     print(f"{dtype}: smallest normal number {torch.finfo(dtype).tiny:.1e}")
 scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
 
 
 def train_step(images, labels, optimizer):
-    inputs = to_input(crop_and_flip(images))
-    with torch.autocast(device.type, autocast_dtype, enabled=autocast_dtype != torch.float32):
+    inputs = to_input(random_crop_flip(images, CROP_PADDING))
+    with torch.autocast(device.type, autocast_dtype, enabled=use_autocast):
         logits = train_model(inputs)
     loss = F.cross_entropy(logits.float(), labels, label_smoothing=LABEL_SMOOTHING)
     optimizer.zero_grad(set_to_none=True)
@@ -242,32 +209,23 @@ def train_step(images, labels, optimizer):
     return loss.detach()
 
 
-@torch.no_grad()
-def evaluate(images, labels, mirror_average=False):
-    """Loss, accuracy and predictions in evaluation mode, optionally averaging each
-    image's scores with its mirror image's."""
-    model.eval()
-    logits = []
-    for batch in images.split(EVAL_BATCH_SIZE):
-        inputs = to_input(batch)
-        with torch.autocast(device.type, autocast_dtype, enabled=autocast_dtype != torch.float32):
-            batch_logits = model(inputs).float()
-            if mirror_average:
-                batch_logits = (batch_logits + model(inputs.flip(3)).float()) / 2
-        logits.append(batch_logits)
-    model.train()
-    logits = torch.cat(logits)
-    predicted = logits.argmax(dim=1)
-    accuracy = (predicted == labels).float().mean().item()
-    return F.cross_entropy(logits, labels).item(), accuracy, predicted
+def score(images, labels, mirror_average=False) -> Evaluation:
+    """Loss, accuracy and predictions in evaluation mode and under autocast, optionally
+    averaging each image's scores with its mirror image's."""
+
+    def class_scores(inputs: torch.Tensor) -> torch.Tensor:
+        logits = model(inputs).float()
+        return (logits + model(inputs.flip(3)).float()) / 2 if mirror_average else logits
+
+    with eval_mode(model), torch.autocast(device.type, autocast_dtype, enabled=use_autocast):
+        return evaluate(class_scores, images, labels, batch_size=EVAL_BATCH_SIZE, prepare=to_input)
 
 
 # %%
 # The first steps pay one-time costs: the CUDA context, cuDNN's search for the fastest
-# kernels, and compilation when ``COMPILE`` is on. A few warm-up steps pay them before
-# the clock starts; the initial weights are then restored, so that the timed run
-# trains from scratch. The gradient scaler, when it is on, keeps the factor as the
-# warm-up steps left it.
+# kernels, and compilation when ``COMPILE`` is on. Warm-up steps pay them before the
+# clock starts; then the initial weights are restored, so that the timed run trains
+# from scratch (the gradient scaler keeps the factor the warm-up left it).
 initial_weights = copy.deepcopy(model.state_dict())
 warmup_optimizer = torch.optim.SGD(model.parameters(), lr=MAX_LEARNING_RATE)
 for _ in range(WARMUP_STEPS):
@@ -275,18 +233,15 @@ for _ in range(WARMUP_STEPS):
     train_step(train_images[index], train_labels[index], warmup_optimizer)
 model.load_state_dict(initial_weights)
 
+
 # %%
 # SGD with Nesterov momentum follows a one-cycle schedule: the learning rate climbs for
 # the first quarter of the steps and then falls to nearly zero. Label smoothing spreads
 # a share (``LABEL_SMOOTHING``) of each target's probability evenly over all classes,
-# which curbs overconfidence.
-#
-# The GPU runs queued work while Python moves on, so a clock read right after a call
-# measures only the queueing. The clock is read after :func:`torch.cuda.synchronize`,
-# which waits for the queue to empty, and is stopped while the validation set is
-# scored after each epoch.
-
-
+# which curbs overconfidence. The GPU runs queued work while Python moves on, so a
+# clock read right after a call measures only the queueing: the clock is read after
+# :func:`torch.cuda.synchronize`, which waits for the queue to empty, and is stopped
+# while the validation set is scored after each epoch.
 def wait_for_device() -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -312,13 +267,13 @@ for epoch in range(1, N_EPOCHS + 1):
         schedule.step()
     wait_for_device()
     training_seconds += time.perf_counter() - started
-    val_loss, val_accuracy, _ = evaluate(val_images, val_labels)
+    val = score(val_images, val_labels)
     history["train_loss"].append(losses.mean().item())
-    history["val_loss"].append(val_loss)
-    history["val_accuracy"].append(val_accuracy)
+    history["val_loss"].append(val.loss)
+    history["val_accuracy"].append(val.accuracy)
     print(
         f"epoch {epoch:2d}: train loss {history['train_loss'][-1]:.3f} | validation loss "
-        f"{val_loss:.3f} accuracy {val_accuracy:.4f} | {training_seconds:.1f} s"
+        f"{val.loss:.3f} accuracy {val.accuracy:.4f} | {training_seconds:.1f} s"
     )
 images_per_second = N_EPOCHS * steps_per_epoch * BATCH_SIZE / training_seconds
 print(f"training: {training_seconds:.1f} s, {images_per_second:,.0f} images/s")
@@ -352,20 +307,21 @@ plt.show()
 # if it is higher by more than the noise (:mod:`pytorch_examples.comparison`). Within
 # the noise the rule, fixed before the run, keeps the cheaper single pass. Then the
 # test set is scored, once.
-_, plain_accuracy, plain_predicted = evaluate(val_images, val_labels)
-_, mirrored_accuracy, mirrored_predicted = evaluate(val_images, val_labels, mirror_average=True)
-mirror_gain = accuracy_difference(mirrored_predicted, plain_predicted, val_labels)
-plain_right, mirrored_right = plain_predicted == val_labels, mirrored_predicted == val_labels
+plain, mirrored = score(val_images, val_labels), score(val_images, val_labels, True)
+val_labels_cpu = val_labels.cpu()  # where evaluate returns the predictions
+mirror_gain = accuracy_difference(mirrored.predictions, plain.predictions, val_labels_cpu)
+plain_right = plain.predictions == val_labels_cpu
+mirrored_right = mirrored.predictions == val_labels_cpu
 use_mirror = mirror_gain.a_higher()
 print(
-    f"validation accuracy {plain_accuracy:.4f}, with mirror averaging {mirrored_accuracy:.4f}; "
+    f"validation accuracy {plain.accuracy:.4f}, with mirror averaging {mirrored.accuracy:.4f}; "
     f"right only with it: {(mirrored_right & ~plain_right).sum().item()}, only without: "
     f"{(plain_right & ~mirrored_right).sum().item()}\n"
     f"{mirror_gain.describe('mirror averaging', 'single pass')}: "
     f"mirror averaging {'on' if use_mirror else 'off'}"
 )
-test_loss, test_accuracy, _ = evaluate(test_images, test_labels, mirror_average=use_mirror)
+test = score(test_images, test_labels, mirror_average=use_mirror)
 print(
-    f"test loss {test_loss:.3f}, test accuracy {test_accuracy:.4f} "
+    f"test loss {test.loss:.3f}, test accuracy {test.accuracy:.4f} "
     f"(the target of the speed runs: {TARGET_ACCURACY})"
 )

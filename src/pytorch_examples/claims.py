@@ -13,11 +13,16 @@ __all__ = ["ClaimError", "check"]
 
 
 class ClaimError(AssertionError):
-    """A claim made in a page's prose does not hold for the page's own results."""
+    """A claim made in a page's prose does not hold for the page's own results.
+
+    First used on :doc:`/auto_examples/basics/plot_tensors_numpy`.
+    """
 
 
 def check(holds: object, claim: str) -> None:
     """Print ``claim`` as checked if ``holds`` is true; raise :class:`ClaimError` if not.
+
+    First used on :doc:`/auto_examples/basics/plot_tensors_numpy`.
 
     Parameters
     ----------

@@ -71,6 +71,8 @@ def _threshold(degrees_of_freedom: float) -> float:
 class Difference:
     """The difference ``a - b`` between two measured results, with its standard error.
 
+    Taught on :doc:`/auto_examples/classification/plot_digits_mlp`.
+
     Attributes
     ----------
     difference : float
@@ -195,6 +197,8 @@ def paired_difference(
 ) -> Difference:
     """Compare two models scored on the same examples, example by example.
 
+    Taught on :doc:`/auto_examples/classification/plot_digits_mlp`.
+
     Parameters
     ----------
     scores_a, scores_b : tensor or array-like
@@ -228,6 +232,8 @@ def subset_contrast(
     scores_a: object, scores_b: object, subset: object, *, groups: object | None = None
 ) -> Difference:
     """How much ``a - b`` differs on a subset of the examples from the rest.
+
+    Taught on :doc:`/auto_examples/language/plot_recurrent_network`.
 
     For example: does a recurrent network gain more over an MLP on late characters of
     a name than on early ones?
@@ -273,6 +279,8 @@ def accuracy_difference(
 ) -> Difference:
     """Compare two classifiers' accuracy on the same examples.
 
+    Taught on :doc:`/auto_examples/classification/plot_digits_mlp`.
+
     The examples both get right, or both get wrong, add nothing to the difference:
     it is (right only by ``a`` - right only by ``b``) / examples.
 
@@ -297,6 +305,8 @@ def accuracy_difference(
 
 def timing_difference(times_a: Sequence[float], times_b: Sequence[float]) -> Difference:
     """Compare two sets of repeated timings (or any two unpaired sets of repeats).
+
+    Taught on :doc:`/auto_examples/data/plot_dataloader_throughput`.
 
     Parameters
     ----------

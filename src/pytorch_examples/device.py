@@ -18,6 +18,8 @@ ACCELERATOR_NAMES = {
 def gpu_examples_enabled() -> bool:
     """Say whether GPU-only examples should run.
 
+    First used on :doc:`/auto_examples/vision/plot_gpu_fast_cifar10`.
+
     Returns
     -------
     bool
@@ -28,6 +30,8 @@ def gpu_examples_enabled() -> bool:
 
 def pick_device(prefer: str | None = None) -> torch.device:
     """Return the device an example should use: the accelerator if there is one.
+
+    Taught on :doc:`/auto_examples/vision/plot_devices_and_precision`.
 
     PyTorch knows one accelerator per machine, whichever backend it was built for and
     finds: a CUDA or ROCm GPU, an Apple-silicon GPU (MPS), an Intel GPU (XPU), and others.

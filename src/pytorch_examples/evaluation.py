@@ -26,6 +26,8 @@ Model = Callable[[torch.Tensor], torch.Tensor]
 def eval_mode(model: Model) -> Iterator[None]:
     """Put a module in evaluation mode for a block, then restore its previous mode.
 
+    Taught on :doc:`/auto_examples/classification/plot_digits_mlp`.
+
     Layers such as batch normalization and dropout behave differently in the two modes,
     so every evaluation and every sample runs in evaluation mode. A plain function
     passes through unchanged.
@@ -44,6 +46,8 @@ def eval_mode(model: Model) -> Iterator[None]:
 @dataclass(frozen=True)
 class Evaluation:
     """A model's scores on one data set.
+
+    Taught on :doc:`/auto_examples/classification/plot_digits_mlp`.
 
     Attributes
     ----------
@@ -70,6 +74,8 @@ def evaluate(
     prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Evaluation:
     """Score a classifier (or next-character model) on a data set, in batches.
+
+    Taught on :doc:`/auto_examples/classification/plot_digits_mlp`.
 
     The model runs in evaluation mode and without gradients; afterwards it is back in
     the mode it was in. Pages that teach this step:
@@ -119,6 +125,8 @@ def confusion_matrix(
     predicted: torch.Tensor, actual: torch.Tensor, n_classes: int
 ) -> torch.Tensor:
     """Count ``matrix[true class, predicted class]``.
+
+    Taught on :doc:`/auto_examples/classification/plot_digits_mlp`.
 
     Parameters
     ----------

@@ -10,6 +10,8 @@ from pytorch_examples._checks import check_same_shape
 def power_loss(prediction: torch.Tensor, target: torch.Tensor, m: float = 2.0) -> torch.Tensor:
     r"""Mean of :math:`|y - \hat y|^m`.
 
+    Taught on :doc:`/auto_examples/regression/plot_loss_choice`.
+
     ``m = 2`` is the mean squared error, ``m = 1`` the mean absolute error.
 
     Parameters
@@ -37,6 +39,8 @@ def power_loss(prediction: torch.Tensor, target: torch.Tensor, m: float = 2.0) -
 
 def binary_cross_entropy_with_logits(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     r"""Binary cross-entropy of ``sigmoid(logits)`` against 0/1 targets, computed stably.
+
+    Taught on :doc:`/auto_examples/classification/plot_logistic_regression`.
 
     With :math:`z` the logit and :math:`y \in \{0, 1\}`,
     :math:`-[y \log\sigma(z) + (1-y)\log(1-\sigma(z))] = \max(z, 0) - y z + \log(1 + e^{-|z|})`.

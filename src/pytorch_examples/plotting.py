@@ -25,6 +25,8 @@ def plot_curves_by_epoch(
 ) -> Colorbar:
     """Draw one curve per epoch, coloured from the first epoch to the last.
 
+    First used on :doc:`/auto_examples/classification/plot_logistic_regression`.
+
     Parameters
     ----------
     ax : matplotlib.axes.Axes
@@ -74,6 +76,8 @@ def plot_loss_curve(
 ) -> None:
     """Plot a sequence of loss values against their index.
 
+    First used on :doc:`/auto_examples/language/plot_softmax_bigram`.
+
     Parameters
     ----------
     ax : matplotlib.axes.Axes
@@ -109,6 +113,8 @@ def plot_char_matrix(
     value_range: tuple[float, float] | None = None,
 ) -> None:
     """Draw a square matrix indexed by characters as a labelled heatmap.
+
+    First used on :doc:`/auto_examples/language/plot_bigram_counts`.
 
     Rows are the previous character, columns the next one.
 
@@ -160,6 +166,8 @@ def plot_char_matrix(
 def plot_embedding_2d(ax: Axes, vectors: torch.Tensor, labels: Sequence[str]) -> float:
     """Scatter vectors in the plane of their first two principal components.
 
+    First used on :doc:`/auto_examples/language/plot_mlp_language_model`.
+
     Parameters
     ----------
     ax : matplotlib.axes.Axes
@@ -195,6 +203,8 @@ def plot_embedding_2d(ax: Axes, vectors: torch.Tensor, labels: Sequence[str]) ->
 def plot_confusion_matrix(ax: Axes, matrix: torch.Tensor, class_names: Sequence[str]) -> None:
     """Draw a confusion matrix with counts in the cells, rows normalized for colour.
 
+    First used on :doc:`/auto_examples/classification/plot_digits_mlp`.
+
     Parameters
     ----------
     ax : matplotlib.axes.Axes
@@ -225,6 +235,8 @@ def plot_image_grid(
     images: torch.Tensor, titles: Sequence[str], *, n_columns: int = 8, scale: float = 1.3
 ) -> plt.Figure:
     """Show images ``(n, channels, h, w)`` in a grid, each with a title.
+
+    First used on :doc:`/auto_examples/classification/plot_digits_mlp`.
 
     Parameters
     ----------
@@ -274,6 +286,8 @@ def plot_line_fit_progress(
     loss_title: str = "loss per step",
 ) -> plt.Figure:
     """Show a line fit as it trains: the data with the line after each epoch, and the loss.
+
+    First used on :doc:`/auto_examples/regression/plot_linear_regression_autograd`.
 
     Parameters
     ----------

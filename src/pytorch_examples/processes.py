@@ -4,9 +4,9 @@ sphinx-gallery executes a page inside the build's own process, so a page that tr
 with several processes starts them as a command (``torchrun``) rather than by forking
 itself. :func:`run_command` does that safely: it waits at most a set time, stops every
 process the command started if it runs over, and raises with the processes' own error
-output if any of them fails. Used by
-:ref:`sphx_glr_auto_examples_scale_plot_distributed_data_parallel.py` and
-:ref:`sphx_glr_auto_examples_scale_plot_fsdp.py`.
+output if any of them fails. :func:`pytorch_examples.distributed.launch.launch` starts
+the training scripts of :ref:`sphx_glr_auto_examples_scale_plot_distributed_data_parallel.py`
+and :ref:`sphx_glr_auto_examples_scale_plot_fsdp.py` with it.
 
 Stopping a hung ``torchrun`` takes more than killing its process group: it starts each
 worker in a session of its own, so the workers are in no group of the launcher's, and
@@ -42,6 +42,10 @@ def run_command(
     command: Sequence[str], workdir: Path, *, timeout: float, grace: float = GRACE_S
 ) -> str:
     """Run ``command`` in ``workdir`` and return what it printed.
+
+    Used by :doc:`/auto_examples/scale/plot_distributed_data_parallel`
+    and :doc:`/auto_examples/scale/plot_fsdp`, through
+    :func:`pytorch_examples.distributed.launch.launch`.
 
     The command runs in a new process session, with one thread per process (the
     processes share the machine's cores), its temporary files in ``workdir``, and, on

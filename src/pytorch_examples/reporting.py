@@ -8,6 +8,8 @@ from collections.abc import Sequence
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], digits: int = 4) -> str:
     """Format rows as a fixed-width text table.
 
+    First used on :doc:`/auto_examples/basics/plot_autograd`.
+
     Parameters
     ----------
     headers : sequence of str

@@ -24,11 +24,17 @@ __all__ = ["MissingResultsError", "load_results", "record_result", "results_dir"
 
 
 class MissingResultsError(RuntimeError):
-    """A comparison asked for results that no page has recorded yet."""
+    """A comparison asked for results that no page has recorded yet.
+
+    First used on :doc:`/auto_examples/language/plot_language_models_compared`.
+    """
 
 
 def results_dir() -> Path:
-    """Return the directory that holds the recorded results."""
+    """Return the directory that holds the recorded results.
+
+    First used on :doc:`/auto_examples/language/plot_language_models_compared`.
+    """
     return cache_dir() / "results"
 
 
@@ -44,6 +50,8 @@ def _check_number(name: str, value: object) -> None:
 
 def record_result(page: str, **metrics: float | list[float] | tuple[float, ...]) -> Path:
     """Record the numbers a page measured, replacing the page's earlier record.
+
+    First used on :doc:`/auto_examples/language/plot_language_models_compared`.
 
     Parameters
     ----------
@@ -99,6 +107,8 @@ def record_result(page: str, **metrics: float | list[float] | tuple[float, ...])
 
 def load_results(pages: list[str]) -> dict[str, dict[str, Metric]]:
     """Read the records of ``pages``, in the order given.
+
+    First used on :doc:`/auto_examples/language/plot_language_models_compared`.
 
     Parameters
     ----------

@@ -1,3 +1,4 @@
+import math
 import urllib.error
 
 import numpy as np
@@ -129,43 +130,44 @@ def test_channel_stats_and_normalize_standardize_each_channel():
         cifar10.normalize(images.float(), mean, std)
 
 
-def test_crop_and_flip_keep_shape_dtype_and_values():
-    images = torch.arange(2 * 3 * 32 * 32).reshape(2, 3, 32, 32).to(torch.int64) + 1
-    out = cifar10.random_crop_flip(images, padding=4, generator=torch.Generator().manual_seed(0))
-    assert out.shape == images.shape
-    assert out.dtype == images.dtype
-    # Every output pixel is either padding (0) or a pixel of the same image.
-    for k in range(2):
-        values = set(out[k].unique().tolist()) - {0}
-        assert values <= set(images[k].unique().tolist())
+def recover_crop_and_flip(originals, augmented, padding):
+    """Find, by trying every window of the zero-padded original with and without a
+    mirror, the shift (dy, dx) and the flip that made each augmented image; exactly one
+    candidate must match (the images hold no zeros, so the padding shows)."""
+    height, width = originals.shape[-2:]
+    padded = torch.nn.functional.pad(originals, (padding,) * 4)
+    candidates, hits = [], []
+    for dy in range(2 * padding + 1):
+        for dx in range(2 * padding + 1):
+            window = padded[:, :, dy : dy + height, dx : dx + width]
+            for flipped in (False, True):
+                target = augmented.flip(3) if flipped else augmented
+                candidates.append((dy, dx, flipped))
+                hits.append((window == target).flatten(1).all(dim=1))
+    hits = torch.stack(hits, dim=1)
+    assert (hits.sum(dim=1) == 1).all(), "each augmented image is exactly one crop and flip"
+    found = [candidates[k] for k in hits.int().argmax(dim=1).tolist()]
+    return (torch.tensor(column) for column in zip(*found, strict=True))
 
 
-def test_crop_is_a_shift_of_at_most_the_padding():
-    image = torch.zeros(1, 1, 32, 32)
-    image[0, 0, 16, 16] = 1.0
-    for seed in range(20):
-        out = cifar10.random_crop_flip(
-            image, padding=3, generator=torch.Generator().manual_seed(seed)
-        )
-        y, x = torch.nonzero(out[0, 0])[0].tolist()
-        assert abs(y - 16) <= 3
-        assert abs(x - 16) <= 3 or abs((31 - x) - 16) <= 3  # flipped or not
-
-
-def test_augmentation_is_reproducible_and_flips_about_half():
-    # Each image is a left-to-right ramp 1..16; a flipped crop runs right to left.
-    ramp = torch.arange(1, 17, dtype=torch.float32)
-    images = ramp.expand(2000, 1, 16, 16).contiguous()
-    first = cifar10.random_crop_flip(images, 1, generator=torch.Generator().manual_seed(1))
-    again = cifar10.random_crop_flip(images, 1, generator=torch.Generator().manual_seed(1))
-    other = cifar10.random_crop_flip(images, 1, generator=torch.Generator().manual_seed(2))
-    assert torch.equal(first, again)
-    assert not torch.equal(first, other)
-    middle_rows = first[:, 0, 8]  # never padding: the vertical shift is at most 1
-    left = middle_rows[:, 1]
-    right = middle_rows[:, -2]
-    flipped = (left > right).float().mean().item()
-    assert 0.45 < flipped < 0.55
+def test_random_crop_flip_shifts_uniformly_flips_half_and_follows_its_generator():
+    """The one test of the batched crop and flip that the CIFAR-10 pages share."""
+    padding, n = 2, 4000
+    images = torch.randint(1, 256, (n, 3, 8, 8), dtype=torch.uint8)
+    out = cifar10.random_crop_flip(images, padding, generator=torch.Generator().manual_seed(1))
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    dy, dx, flipped = recover_crop_and_flip(images, out, padding)
+    # Binomial shares, within 4 standard deviations.
+    assert abs(flipped.float().mean().item() - 0.5) < 4 * math.sqrt(0.25 / n)
+    p = 1 / (2 * padding + 1)
+    for shift in (dy, dx):
+        shares = torch.bincount(shift, minlength=2 * padding + 1).float() / n
+        assert (shares - p).abs().max().item() < 4 * math.sqrt(p * (1 - p) / n)
+    unshifted = ((dy == padding) & (dx == padding)).float().mean().item()
+    assert abs(unshifted - p**2) < 4 * math.sqrt(p**2 / n)  # the two shifts independent
+    again = cifar10.random_crop_flip(images, padding, generator=torch.Generator().manual_seed(1))
+    other = cifar10.random_crop_flip(images, padding, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(out, again) and not torch.equal(out, other)
 
 
 def test_augmentation_rejects_bad_input():

@@ -3,10 +3,21 @@ import math
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from pytorch_examples.data.names import CharVocabulary, context_pairs
 from pytorch_examples.evaluation import evaluate
-from pytorch_examples.language import bigram_counts, sample_names, uniform_loss
+from pytorch_examples.language import (
+    IGNORE_INDEX,
+    bigram_counts,
+    cross_entropy_from_counts,
+    draw_names,
+    pack_names,
+    prediction_losses,
+    same_name_causal_mask,
+    sample_names,
+    uniform_loss,
+)
 
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper"]
 
@@ -84,3 +95,138 @@ def test_sampling_runs_in_eval_mode_and_restores_the_mode(vocab):
     assert modes
     assert not any(modes)
     assert model.training
+
+
+def test_cross_entropy_from_counts_is_the_mean_over_the_pairs(vocab):
+    contexts, targets = context_pairs(NAMES, vocab, context_length=1)
+    table = torch.randn(27, 27, generator=torch.Generator().manual_seed(0))
+    expected = F.cross_entropy(table[contexts[:, 0]], targets).item()
+    counts = bigram_counts(contexts, targets, 27)
+    assert cross_entropy_from_counts(table, counts).item() == pytest.approx(expected, rel=1e-6)
+    # A pair never seen adds nothing, even where its probability is 0.
+    table[0, 26] = -math.inf
+    assert counts[0, 26] == 0
+    assert math.isfinite(cross_entropy_from_counts(table, counts).item())
+
+
+class LastCharacterModel(nn.Module):
+    """Logits at every position that depend on the character there, and a dropout."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(27, 27)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, tokens):
+        return self.dropout(self.embedding(tokens))
+
+
+def test_prediction_losses_leave_out_the_ignored_targets_and_dropout(vocab):
+    torch.manual_seed(0)
+    model = LastCharacterModel()
+    inputs = torch.randint(0, 27, (5, 7))
+    targets = torch.randint(0, 27, (5, 7))
+    targets[:, 4:] = IGNORE_INDEX
+    losses = prediction_losses(model, inputs, targets, batch_size=2)
+    with torch.no_grad():
+        logits = model.embedding(inputs)  # evaluation mode: no dropout
+    expected = F.cross_entropy(
+        logits[:, :4].reshape(-1, 27), targets[:, :4].reshape(-1), reduction="none"
+    )
+    torch.testing.assert_close(losses, expected)
+    assert model.training
+
+
+def test_prediction_losses_pass_every_input_and_take_the_logits_of_a_tuple():
+    def model(tokens, shift):
+        return torch.nn.functional.one_hot(tokens + shift, 27).float(), "a state"
+
+    tokens = torch.zeros(3, 2, dtype=torch.long)
+    shift = torch.tensor([[0, 0], [1, 1], [2, 2]])
+    losses = prediction_losses(model, (tokens, shift), torch.zeros(3, 2, dtype=torch.long))
+    assert losses[0] < losses[2] and losses[2] == losses[4]
+    with pytest.raises(ValueError, match="one row per row"):
+        prediction_losses(model, (tokens, shift[:2]), torch.zeros(3, 2, dtype=torch.long))
+
+
+def test_packed_rows_hold_whole_names_and_restart_their_positions(vocab):
+    names = ["ava", "christopher", "li", "emma", "zoe"]
+    tokens, targets, positions, name_ids = pack_names(names, range(5), vocab, 16)
+    assert tokens.shape[1] == 16 and len(tokens) < len(names)
+    assert int((targets != IGNORE_INDEX).sum()) == sum(len(n) + 1 for n in names)
+    for index, name in enumerate(names):
+        where = name_ids == index
+        assert positions[where].tolist() == list(range(len(name) + 1))
+        assert vocab.decode(tokens[where]) == "." + name
+        assert vocab.decode(targets[where]) == name + "."
+    assert (targets[name_ids == -1] == IGNORE_INDEX).all()
+    with pytest.raises(ValueError, match="does not fit"):
+        pack_names(["christopher"], [0], vocab, 8)
+
+
+def test_the_packing_mask_is_causal_and_keeps_names_apart():
+    mask = same_name_causal_mask(torch.tensor([[0, 0, 0, 0], [4, 4, 7, -1]]))
+    assert mask.shape == (2, 1, 4, 4)
+    assert torch.equal(mask[0, 0], torch.ones(4, 4, dtype=torch.bool).tril())
+    assert not mask[1, 0, 2, :2].any() and not mask[1, 0, 3, :3].any()
+    assert mask[1, 0].diagonal().all()  # no empty softmax row
+
+
+def always_b_then_stop(tokens):
+    """Logits at every position: "b" after anything but "b", and the end after "b"."""
+    logits = torch.full((*tokens.shape, 27), -1e9)
+    logits[..., 2] = torch.where(tokens == 2, -1e9, 0.0)
+    logits[..., 0] = torch.where(tokens == 2, 0.0, -1e9)
+    return logits
+
+
+def test_draw_names_follows_the_model_after_the_prefix(vocab):
+    generator = torch.Generator().manual_seed(0)
+    assert draw_names(always_b_then_stop, vocab, 3, generator=generator) == ["b"] * 3
+    assert draw_names(always_b_then_stop, vocab, 2, generator=generator, prefix="ab") == ["ab"] * 2
+    assert draw_names(always_b_then_stop, vocab, 2, generator=generator, prefix="a") == ["ab"] * 2
+
+
+def test_draw_names_stops_at_max_length_and_takes_the_logits_of_a_tuple(vocab):
+    def only_a(tokens):
+        logits = torch.full((*tokens.shape, 27), -1e9)
+        logits[..., 1] = 0.0
+        return logits, None
+
+    names = draw_names(only_a, vocab, 2, generator=torch.Generator(), max_length=5)
+    assert names == ["aaaaa", "aaaaa"]
+
+
+def test_a_low_temperature_draws_the_likeliest_character_more_often(vocab):
+    def favours_a(tokens):
+        logits = torch.zeros(*tokens.shape, 27)
+        logits[..., 1] = 1.0
+        logits[..., 0] = 5.0  # stop after one letter, mostly
+        logits[tokens == 0, 0] = -1e9
+        return logits
+
+    shares = []
+    for temperature in (0.25, 1.0, 4.0):
+        names = draw_names(
+            favours_a,
+            vocab,
+            2000,
+            generator=torch.Generator().manual_seed(0),
+            temperature=temperature,
+        )
+        shares.append(sum(name.startswith("a") for name in names) / len(names))
+    assert shares[0] > shares[1] > shares[2]
+
+
+@pytest.mark.parametrize("temperature", [0, -1.0, float("nan"), float("inf")])
+def test_draw_names_rejects_a_temperature_that_is_not_positive(vocab, temperature):
+    with pytest.raises(ValueError, match="temperature must be a positive number"):
+        draw_names(
+            always_b_then_stop, vocab, 2, generator=torch.Generator(), temperature=temperature
+        )
+
+
+@pytest.mark.parametrize("prefix", ["Emma", "zoé", "a.b", "x1", "a" * 21])
+def test_draw_names_rejects_a_prefix_it_cannot_start(vocab, prefix):
+    with pytest.raises(ValueError, match=r"outside the vocabulary|letters a-z|longer than"):
+        draw_names(always_b_then_stop, vocab, 2, generator=torch.Generator(), prefix=prefix)

@@ -14,7 +14,11 @@ as a reader would:
 3. after ``pip uninstall``, the install command in the downloaded script's header, then
    the script;
 4. after ``pip uninstall``, the downloaded notebook in a Jupyter kernel: its first cell
-   must install the package, and every cell must run.
+   must install the package, and every cell must run;
+5. each section's exercise notebook, as downloaded: every check must print "not done
+   yet" and nothing may raise; then with each blank function replaced by its solution
+   from ``docs/exercises/<section>.py``, as a reader would paste it: every check must
+   print "passed". Neither the notebook nor the script may contain a solution's body.
 
 pip runs with no index and no configuration file, finding only the saved wheel: every
 other package is already in the environment, so nothing is downloaded. Any failure
@@ -25,6 +29,8 @@ Usage: ``python tests/check_downloads.py SITE UV CONSTRAINTS KERNEL_REQUIREMENT.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 import shutil
@@ -116,6 +122,65 @@ print("notebook ran:", len(notebook.cells), "cells")
 """
 
 
+EXERCISE_RUNNER = """
+import ast, json, re, sys, nbclient, nbformat
+path, solutions, expected = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+notebook = nbformat.read(path, as_version=4)
+for cell in notebook.cells:
+    if cell.cell_type != "code" or "NotImplementedError" not in cell.source:
+        continue
+    tree = ast.parse(cell.source)
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if len(names) == 1 and names[0] in solutions:
+        cell.source = solutions[names[0]]
+nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+verdicts = {}
+for cell in notebook.cells:
+    match = re.fullmatch(r"ex\\.(\\w+)\\.check\\(\\1\\)", cell.source.strip())
+    if cell.cell_type == "code" and match:
+        text = "".join(o.get("text", "") for o in cell.outputs).strip()
+        print(text)
+        verdicts[match.group(1)] = f"{match.group(1)}: {expected}" in text
+print(f"{sum(verdicts.values())} of {len(verdicts)} checks say {expected!r}")
+assert verdicts and all(verdicts.values()), "a check printed something else"
+"""
+
+
+def solution_sources(section: str) -> dict[str, str]:
+    """The source of each solution in ``docs/exercises/<section>.py``, read without importing."""
+    source = (CHECKOUT / "docs" / "exercises" / f"{section}.py").read_text()
+    return {
+        node.name: ast.get_source_segment(source, node)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef)
+    }
+
+
+def check_exercises(site: Path, folder: Path, python: str, env: dict[str, str]) -> list[str]:
+    """Run each exercise notebook blank and solved; return the notebooks' names."""
+    sections = sorted(p.stem for p in (CHECKOUT / "docs" / "exercises").glob("[!_]*.py"))
+    names = []
+    for section in sections:
+        page = site / "auto_examples" / section / f"plot_{section}_exercises.html"
+        notebook, script = one_link(page, ".ipynb"), one_link(page, ".py")
+        solutions = solution_sources(section)
+        for download in (notebook, script):
+            text = download.read_text(encoding="utf-8")
+            for name, source in solutions.items():
+                body = [ln.strip() for ln in source.splitlines()[1:] if len(ln.strip()) > 12]
+                shown = [ln for ln in body if ln in text and "def " not in ln]
+                if shown or f".. exercise:: {section}.{name}" in text:
+                    sys.exit(f"FAIL: {download.name} shows the solution of {name}: {shown}")
+        shutil.copy2(notebook, folder / notebook.name)
+        print(f"=== 5. {notebook.name} as downloaded: every check not done yet", flush=True)
+        run([python, "-c", EXERCISE_RUNNER, notebook.name, "{}", "not done yet"], folder, env)
+        print(f"=== 5. {notebook.name} with the solutions pasted: every check passed", flush=True)
+        pasted = json.dumps(solutions)
+        run([python, "-c", EXERCISE_RUNNER, notebook.name, pasted, "passed"], folder, env)
+        names.append(notebook.name)
+    return names
+
+
 def main(site: Path, uv: str, constraints: Path, kernel: list[str]) -> None:
     """Check the downloads of the site built in ``site``."""
     page = site / f"{EXAMPLE}.html"
@@ -171,9 +236,11 @@ def main(site: Path, uv: str, constraints: Path, kernel: list[str]) -> None:
 
         print("=== 4. the downloaded notebook, whose first cell installs the package", flush=True)
         run([python, "-c", NOTEBOOK_RUNNER, notebook.name], single, env)
+
+        exercise_notebooks = check_exercises(site, single, python, env)
         print(
             f"downloads check passed: {wheel.name}, {script.name}, {notebook.name}, "
-            f"{zip_of_all.name}"
+            f"{zip_of_all.name}; exercises blank and solved: {', '.join(exercise_notebooks)}"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -39,14 +41,28 @@ def test_the_site_workflow_builds_with_the_readme_docs_command():
     assert command in readme_commands(), f"the README does not give {command!r}"
 
 
+def docs_output_folder() -> Path:
+    """The folder the noxfile's docs session passes to sphinx-build as its output."""
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    names: dict[str, object] = {"ROOT": ROOT, "str": str}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "DOCS_BUILD":
+            names["DOCS_BUILD"] = eval(ast.unparse(node.value), {}, names)
+    (docs,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "docs"]
+    (sphinx,) = [
+        n
+        for n in ast.walk(docs)
+        if isinstance(n, ast.Call) and n.args and ast.unparse(n.args[0]) == "'sphinx-build'"
+    ]
+    return Path(eval(ast.unparse(sphinx.args[-1]), {}, names))
+
+
 def test_the_published_folder_is_the_one_the_docs_session_writes():
-    noxfile = (ROOT / "noxfile.py").read_text()
-    assert 'DOCS_BUILD = ROOT / "docs" / "_build"' in noxfile
     build = load("site.yml")["jobs"]["build"]
-    kept = [s["with"]["path"] for s in build["steps"] if "path" in s.get("with", {})]
-    uploads = [path for path in kept if "html" in path]
-    assert uploads, "no step keeps the built site"
-    assert set(uploads) == {"docs/_build/html"}
+    kept = [s for s in build["steps"] if "upload" in s.get("uses", "")]
+    assert kept, "no step keeps the built site"
+    for upload in kept:
+        assert ROOT / upload["with"]["path"] == docs_output_folder(), upload["uses"]
 
 
 def test_the_site_workflow_caches_uv_and_the_package_cache_directory(monkeypatch):
@@ -64,7 +80,12 @@ def test_the_site_workflow_caches_uv_and_the_package_cache_directory(monkeypatch
 
 def test_the_release_builds_with_the_ci_build_step_and_publishes_without_a_token():
     workflow = load("release.yml")
-    assert workflow["on"] == {"push": {"tags": ["v*"]}}
+    # Only a version tag releases: no branch push, no pull request.
+    assert list(workflow["on"]) == ["push"]
+    assert list(workflow["on"]["push"]) == ["tags"]
+    tags = workflow["on"]["push"]["tags"]
+    assert any(fnmatch("v0.2.0", tag) for tag in tags)
+    assert not any(fnmatch("main", tag) for tag in tags)
     build = workflow["jobs"]["build"]
     command = step(build, "Build the sdist and the wheel")["run"].strip()
     (session,) = re.findall(r"nox -s (\w+)", command)

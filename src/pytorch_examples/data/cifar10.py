@@ -32,9 +32,17 @@ from pytorch_examples._checks import check_positive_int
 from pytorch_examples.data.download import DATA_ENV_VAR, DataUnavailableError, cache_dir, data_dir
 
 CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 CACHE_FORMAT = 1
 IMAGE_FOLDER = "cifar10"
 TORCHVISION_FOLDER = "cifar-10-batches-py"
@@ -43,6 +51,8 @@ TORCHVISION_FOLDER = "cifar-10-batches-py"
 @dataclass(frozen=True)
 class ImageSplit:
     """Images and labels of one split.
+
+    Taught on :doc:`/auto_examples/vision/plot_cifar10_data`.
 
     Attributes
     ----------
@@ -59,6 +69,8 @@ class ImageSplit:
 @dataclass(frozen=True)
 class Cifar10:
     """The CIFAR-10 training and test splits, and where they were read from.
+
+    Taught on :doc:`/auto_examples/vision/plot_cifar10_data`.
 
     Attributes
     ----------
@@ -165,6 +177,8 @@ def _missing_error(root: Path, error: Exception) -> DataUnavailableError:
 def load_cifar10(directory: Path | None = None, *, download: bool = True) -> Cifar10:
     """Load CIFAR-10 as uint8 tensors, from the cache when it is current.
 
+    Taught on :doc:`/auto_examples/vision/plot_cifar10_data`.
+
     Parameters
     ----------
     directory : pathlib.Path, optional
@@ -233,6 +247,8 @@ def load_cifar10(directory: Path | None = None, *, download: bool = True) -> Cif
 def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and standard deviation of uint8 images, on the 0-1 scale.
 
+    Taught on :doc:`/auto_examples/vision/plot_cifar10_data`.
+
     Parameters
     ----------
     images : torch.Tensor
@@ -253,6 +269,8 @@ def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     """Convert uint8 images to float and standardize each channel.
+
+    Taught on :doc:`/auto_examples/vision/plot_cifar10_data`.
 
     Parameters
     ----------
@@ -280,7 +298,9 @@ def random_crop_flip(
 
     Each image is padded by ``padding`` pixels on every side, a window of the original
     size is cut at a random position, and half the images are mirrored left to right.
-    The whole batch is done with a few tensor operations on its own device.
+    The whole batch is done with a few tensor operations on its own device. The steps
+    are written out and explained on
+    :ref:`sphx_glr_auto_examples_vision_plot_cifar10_data.py`.
 
     Parameters
     ----------

@@ -16,6 +16,8 @@ from pytorch_examples.data.splits import split_indices
 class DigitsSplit:
     """Digits images split into training, validation and test sets.
 
+    First used on :doc:`/auto_examples/classification/plot_digits_mlp`.
+
     Attributes
     ----------
     train_x, val_x, test_x : torch.Tensor
@@ -36,6 +38,8 @@ def load_digits_split(
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2), *, seed: int = 0
 ) -> DigitsSplit:
     """Load the digits and split them at random with a fixed seed.
+
+    First used on :doc:`/auto_examples/classification/plot_digits_mlp`.
 
     Parameters
     ----------

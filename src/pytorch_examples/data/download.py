@@ -20,12 +20,16 @@ DATA_ENV_VAR = "PYTORCH_EXAMPLES_DATA"
 class DataUnavailableError(RuntimeError):
     """A data file is missing and could not be downloaded.
 
+    First used on :doc:`/auto_examples/language/plot_bigram_counts`.
+
     The message says which file, where it was looked for, and how to get it.
     """
 
 
 def data_dir() -> Path:
     """Return the directory that holds the examples' data.
+
+    First used on :doc:`/auto_examples/language/plot_bigram_counts`.
 
     Returns
     -------
@@ -42,6 +46,8 @@ def data_dir() -> Path:
 
 def cache_dir() -> Path:
     """Return the per-user directory for files the package derives from data.
+
+    First used on :doc:`/auto_examples/vision/plot_cifar10_data`.
 
     A directory named by ``$PYTORCH_EXAMPLES_DATA`` may be shared or read-only, so
     derived files (decoded tensors, for example) never go there; they go here, which
@@ -64,6 +70,8 @@ def fetch_file(
     downloader: Callable[..., object] | None = None,
 ) -> Path:
     """Return the path of a data file, downloading it first if needed.
+
+    First used on :doc:`/auto_examples/language/plot_bigram_counts`.
 
     A stored copy whose SHA-256 hash matches is used as it is, without network access.
     A missing copy, or one that fails the hash check (truncated or corrupted), is

@@ -28,6 +28,8 @@ BOUNDARY = "."
 def names_path(directory: Path | None = None) -> Path:
     """Return the path of ``names.txt``, downloading and verifying it if needed.
 
+    First used on :doc:`/auto_examples/language/plot_bigram_counts`.
+
     Parameters
     ----------
     directory : pathlib.Path, optional
@@ -50,6 +52,8 @@ def names_path(directory: Path | None = None) -> Path:
 def load_names(directory: Path | None = None) -> list[str]:
     """Read the names, one per line, skipping blank lines.
 
+    First used on :doc:`/auto_examples/language/plot_bigram_counts`.
+
     Parameters
     ----------
     directory : pathlib.Path, optional
@@ -66,6 +70,8 @@ def load_names(directory: Path | None = None) -> list[str]:
 
 class CharVocabulary:
     """The 27 symbols of the names: ``"."`` (start and end of a name) and a to z.
+
+    Taught on :doc:`/auto_examples/language/plot_bigram_counts`.
 
     ``"."`` has index 0 and the letters follow in alphabetical order, so index ``i``
     of a model's output is the probability of ``vocab.symbols[i]``.
@@ -110,7 +116,10 @@ class CharVocabulary:
 
 @dataclass(frozen=True)
 class NameSplits:
-    """Names split into training, validation and test sets; no name is in two."""
+    """Names split into training, validation and test sets; no name is in two.
+
+    Taught on :doc:`/auto_examples/language/plot_bigram_counts`.
+    """
 
     train: list[str]
     val: list[str]
@@ -124,6 +133,8 @@ def split_names(
     seed: int = 42,
 ) -> NameSplits:
     """Shuffle the distinct names with a fixed seed and cut them into three sets.
+
+    Taught on :doc:`/auto_examples/language/plot_bigram_counts`.
 
     Splitting whole names, not (context, next character) pairs, keeps every pair of a
     name in the same set, and dropping repeated names first keeps a name that occurs
@@ -154,6 +165,8 @@ def context_pairs(
     names: list[str], vocab: CharVocabulary, context_length: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Turn names into (context, next character) pairs for a language model.
+
+    Taught on :doc:`/auto_examples/language/plot_bigram_counts`.
 
     Each name is padded on the left with ``context_length`` boundary symbols and ends
     with one, so ``"emma"`` with context length 3 gives ``... -> e``, ``..e -> m``,

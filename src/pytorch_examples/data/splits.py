@@ -14,6 +14,8 @@ def split_indices(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Shuffle ``range(n)`` with a fixed seed and cut it into three disjoint parts.
 
+    First used on :doc:`/auto_examples/data/plot_pandas_penguins`.
+
     The training and validation parts get ``int(fraction * n)`` indices each, and the
     test part the rest, so every index is in exactly one part.
 

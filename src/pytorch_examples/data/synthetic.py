@@ -18,6 +18,8 @@ from pytorch_examples._checks import check_positive_float, check_positive_int
 class LineData:
     """Points scattered around a known straight line.
 
+    First used on :doc:`/auto_examples/regression/plot_linear_regression_autograd`.
+
     Attributes
     ----------
     x : torch.Tensor
@@ -45,6 +47,8 @@ def make_line_data(
     seed: int = 0,
 ) -> LineData:
     """Sample ``y = slope * x + intercept + noise`` at evenly spaced ``x``.
+
+    First used on :doc:`/auto_examples/regression/plot_linear_regression_autograd`.
 
     Parameters
     ----------
@@ -87,6 +91,8 @@ def make_line_data(
 class TwoClassData:
     """Points on a line from two classes, each drawn from its own normal distribution.
 
+    First used on :doc:`/auto_examples/classification/plot_logistic_regression`.
+
     Attributes
     ----------
     x : torch.Tensor
@@ -113,6 +119,8 @@ def make_two_class_data(
     seed: int = 0,
 ) -> TwoClassData:
     """Draw two equally sized classes from normal distributions on the real line.
+
+    First used on :doc:`/auto_examples/classification/plot_logistic_regression`.
 
     Parameters
     ----------
@@ -149,6 +157,8 @@ def make_two_class_data(
 def least_squares_line(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Return the slope and intercept that minimise the squared error, in closed form.
 
+    Taught on :doc:`/auto_examples/regression/plot_linear_regression_autograd`.
+
     Solves ``min_w ||X w - y||^2`` for the design matrix ``X = [1, x]`` with
     :func:`torch.linalg.lstsq` in double precision.
 
@@ -178,6 +188,8 @@ def make_sine_data(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample ``y = sin(2 pi x) + noise`` at uniformly random ``x`` in ``[0, 1]``.
 
+    First used on :doc:`/auto_examples/regression/plot_overfitting`.
+
     A curve no low-degree polynomial fits exactly and a high-degree one can overfit.
 
     Parameters
@@ -205,6 +217,8 @@ def make_sine_data(
 
 def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
     """Return the columns ``x, x**2, ..., x**degree`` of a one-dimensional input.
+
+    Taught on :doc:`/auto_examples/regression/plot_overfitting`.
 
     The constant column is left out: a model's bias plays its part.
 

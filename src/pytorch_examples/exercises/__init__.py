@@ -11,6 +11,12 @@ The section modules (``basics``, ``regression``, ...) hold the exercises; the so
 are shown on the site and are not part of this package.
 """
 
-from pytorch_examples.exercises.grading import Exercise, Result, WrongAnswerError, expect_close
+from pytorch_examples.exercises.grading import (
+    Exercise,
+    Result,
+    WrongAnswerError,
+    call,
+    expect_close,
+)
 
-__all__ = ["Exercise", "Result", "WrongAnswerError", "expect_close"]
+__all__ = ["Exercise", "Result", "WrongAnswerError", "call", "expect_close"]

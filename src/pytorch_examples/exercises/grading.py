@@ -10,10 +10,11 @@ import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-__all__ = ["Exercise", "Result", "WrongAnswerError", "expect_close"]
+__all__ = ["Exercise", "Result", "WrongAnswerError", "call", "expect_close"]
 
 PASSED = "passed"
 NOT_DONE = "not done yet"
@@ -22,12 +23,17 @@ SYMBOLS = {PASSED: "✓", NOT_DONE: "…", WRONG: "✗"}
 
 
 class WrongAnswerError(Exception):
-    """An answer gave the wrong result on one case; the message says which and how."""
+    """An answer gave the wrong result on one case; the message says which and how.
+
+    First used on :doc:`/auto_examples/basics/plot_basics_exercises`.
+    """
 
 
 @dataclass(frozen=True)
 class Result:
     """The outcome of one check.
+
+    First used on :doc:`/auto_examples/basics/plot_basics_exercises`.
 
     Attributes
     ----------
@@ -61,6 +67,8 @@ def expect_close(
     rtol: float = 1e-5,
 ) -> None:
     """Raise :class:`WrongAnswerError` unless ``got`` equals ``expected`` within the tolerances.
+
+    First used on :doc:`/auto_examples/basics/plot_basics_exercises`.
 
     Parameters
     ----------
@@ -96,15 +104,64 @@ def expect_close(
         )
 
 
+def call(answer: Callable[..., object], *args: object, case: str, **kwargs: object) -> object:
+    """Call the learner's function on one case; if it raises, say which case and where.
+
+    First used on :doc:`/auto_examples/basics/plot_basics_exercises`.
+
+    Parameters
+    ----------
+    answer : callable
+        The learner's function.
+    *args, **kwargs
+        Its arguments for this case.
+    case : str
+        The input, in words, for the message.
+
+    Returns
+    -------
+    object
+        What the function returned.
+
+    Raises
+    ------
+    NotImplementedError
+        Passed on: the blank is untouched.
+    WrongAnswerError
+        The function raised anything else; the message names the case, the error and
+        the learner's line that raised it.
+    """
+    try:
+        return answer(*args, **kwargs)
+    except (NotImplementedError, WrongAnswerError):
+        raise
+    except Exception as error:
+        raise WrongAnswerError(f"On {case}: {_describe_error(error)}") from error
+
+
+def _describe_error(error: BaseException) -> str:
+    """Name the error and the innermost line of the learner's code that raised it."""
+    frames = traceback.extract_tb(error.__traceback__)
+    library = (Path(torch.__file__).parent, Path(__file__).parents[1])
+    # The innermost frame outside torch and this package: the learner's own line.
+    own = [f for f in frames if not any(Path(f.filename).is_relative_to(p) for p in library)]
+    frame = (own or frames)[-1] if frames else None
+    where = f" (line {frame.lineno}: {frame.line})" if frame is not None else ""
+    return f"your code raised {type(error).__name__}: {error}{where}"
+
+
 class Exercise:
     """One exercise: its name, a hint, and the cases its check runs.
+
+    First used on :doc:`/auto_examples/basics/plot_basics_exercises`.
 
     Parameters
     ----------
     name : str
         The name of the function the learner writes, e.g. ``"log_sum_exp"``.
     hint : str
-        A nudge that does not give the answer away.
+        A nudge that does not give the answer away; kept as ``hint_text``, printed by
+        :meth:`hint`, and shown in the page's "Hint" dropdown.
     cases : callable
         Takes the learner's answer and runs it on every case, raising :class:`WrongAnswerError`
         on the first one it gets wrong; returns a one-line summary of what passed.
@@ -112,7 +169,7 @@ class Exercise:
 
     def __init__(self, name: str, hint: str, cases: Callable[[object], str]) -> None:
         self.name = name
-        self._hint = hint
+        self.hint_text = hint
         self._cases = cases
 
     def grade(self, answer: object) -> Result:
@@ -128,13 +185,8 @@ class Exercise:
         except WrongAnswerError as mismatch:
             return Result(self.name, WRONG, str(mismatch))
         except Exception as error:  # the learner's code failed: say where, not a traceback
-            frame = traceback.extract_tb(error.__traceback__)[-1]
-            return Result(
-                self.name,
-                WRONG,
-                f"Your code raised {type(error).__name__}: {error} "
-                f"(line {frame.lineno}: {frame.line})",
-            )
+            message = _describe_error(error)
+            return Result(self.name, WRONG, message[0].upper() + message[1:])
         return Result(self.name, PASSED, summary)
 
     def check(self, answer: object) -> Result:
@@ -145,7 +197,7 @@ class Exercise:
 
     def hint(self) -> None:
         """Print the hint."""
-        print(textwrap.fill(f"Hint for {self.name}: {self._hint}", width=88))
+        print(textwrap.fill(f"Hint for {self.name}: {self.hint_text}", width=88))
 
     def __repr__(self) -> str:
         return f"Exercise({self.name!r})"

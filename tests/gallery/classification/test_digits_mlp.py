@@ -1,12 +1,10 @@
-"""The digits page: early stopping, the paired comparison, one test-set score."""
+"""The digits page: early stopping, the paired comparison, the retrained recipe."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-import torch
-from torch.nn import functional as F
 
 from pages import GALLERY, run_page
 from pytorch_examples.claims import ClaimError
@@ -29,29 +27,27 @@ def test_digits_models_stop_patience_epochs_after_their_best_and_are_restored(di
         assert len(history) == best + patience
         assert history[best - 1] == min(history)
         assert min(history[best:]) > history[best - 1]
+        # The weights kept are those of the best epoch, not of the last one.
         restored = evaluate(model, data.val_x, data.val_y).loss
         assert restored == pytest.approx(min(history), rel=1e-6)
 
 
-def test_digits_paired_comparison_is_of_the_restored_models_on_validation(digits):
-    data = digits["data"]
-    losses, right = {}, {}
-    for name, model in digits["models"].items():
-        scored = evaluate(model, data.val_x, data.val_y)
-        with torch.no_grad():
-            logits = model(data.val_x).double()
-        losses[name] = F.cross_entropy(logits, data.val_y, reduction="none")
-        assert losses[name].mean().item() == pytest.approx(scored.loss, rel=1e-5)
-        right[name] = scored.predictions == data.val_y
-    differences = losses["MLP"] - losses["softmax regression"]
-    n = len(differences)
-    loss_gap = digits["loss_gap"]
-    assert loss_gap.difference == pytest.approx(differences.mean().item(), abs=1e-6)
-    standard_error = differences.std().item() / math.sqrt(n)
-    assert loss_gap.standard_error == pytest.approx(standard_error, rel=1e-4)
-    only_mlp = (right["MLP"] & ~right["softmax regression"]).sum().item()
-    only_softmax = (right["softmax regression"] & ~right["MLP"]).sum().item()
-    assert digits["accuracy_gap"].difference == pytest.approx((only_mlp - only_softmax) / n)
+def test_digits_comparison_is_of_the_best_epochs_on_validation(digits):
+    # The paired differences are computed image by image after training; the history
+    # recorded each model's validation loss and accuracy while it trained. They must
+    # agree at the best epochs, in the order MLP minus softmax regression.
+    histories, best = digits["histories"], digits["best_epochs"]
+    at_best = {
+        name: {key: values[best[name] - 1] for key, values in history.items()}
+        for name, history in histories.items()
+    }
+    mlp, softmax = at_best["MLP"], at_best["softmax regression"]
+    loss_gap = mlp["validation loss"] - softmax["validation loss"]
+    accuracy_gap = mlp["validation accuracy"] - softmax["validation accuracy"]
+    assert digits["loss_gap"].difference == pytest.approx(loss_gap, abs=1e-5)
+    # The history's accuracies are float32; one image of the validation set moves the
+    # difference by more than 1e-3.
+    assert digits["accuracy_gap"].difference == pytest.approx(accuracy_gap, abs=1e-6)
 
 
 def test_digits_page_refuses_a_budget_that_stops_training_at_the_limit():
@@ -61,17 +57,12 @@ def test_digits_page_refuses_a_budget_that_stops_training_at_the_limit():
         run_page(DIGITS, MAX_EPOCHS=40)
 
 
-def test_digits_recipe_is_retrained_on_training_and_validation_data(digits):
+def test_digits_recipe_is_retrained_for_the_chosen_epochs_on_training_and_validation(digits):
+    # AdamW counts its steps: the chosen number of epochs, each one step per batch of
+    # the training and validation images together.
     data, chosen = digits["data"], digits["chosen"]
     n_images = len(data.train_y) + len(data.val_y)
-    assert len(digits["train_and_val_y"]) == n_images
     steps = digits["best_epochs"][chosen] * math.ceil(n_images / digits["BATCH_SIZE"])
-    for state in digits["final_optimizer"].state.values():
-        assert int(state["step"]) == steps
-
-
-def test_digits_test_set_is_scored_for_the_retrained_model_only(digits):
-    data = digits["data"]
-    expected = evaluate(digits["final_model"], data.test_x, data.test_y)
-    assert torch.equal(digits["test"].predictions, expected.predictions)
-    assert digits["test"].accuracy == expected.accuracy
+    states = digits["final_optimizer"].state.values()
+    assert states
+    assert all(int(state["step"]) == steps for state in states)

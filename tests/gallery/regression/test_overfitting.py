@@ -23,7 +23,7 @@ def test_overfitting_unpenalized_fit_matches_a_well_conditioned_basis(overfittin
     )
     coefficients = torch.linalg.lstsq(legendre, train_y.unsqueeze(1)).solution.squeeze(1)
     reference = legendre @ coefficients
-    fitted = overfitting["design"](train_x, degree) @ overfitting["fits"][degree]
+    fitted = overfitting["design"](train_x, degree) @ overfitting["fit"](degree)
     torch.testing.assert_close(fitted, reference, rtol=0, atol=1e-6)
 
 
@@ -41,8 +41,12 @@ def test_overfitting_penalized_fit_solves_the_penalized_normal_equations(overfit
     torch.testing.assert_close(overfitting["fit"](degree, penalty), reference, rtol=1e-6, atol=0)
 
 
-def test_overfitting_scores_the_test_set_with_the_validation_choice(overfitting):
-    chosen = overfitting["chosen"]
-    val = overfitting["candidate_val"]
-    assert val[chosen] == min(val.values())
-    assert overfitting["test_loss"] > 0
+def test_overfitting_design_and_loss_on_a_hand_computed_case(overfitting):
+    # The design rescales x in [0, 1] to t = 2x - 1 in [-1, 1]: columns 1, t, t^2.
+    design, mse = overfitting["design"], overfitting["mse"]
+    inputs = torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)
+    expected = [[1.0, -1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+    assert design(inputs, 2).tolist() == expected
+    # 1 + 2t at t = -1, 0, 1 is -1, 1, 3; against targets 0 the mean square is 11 / 3.
+    weights = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    assert mse(weights, inputs, torch.zeros(3, dtype=torch.float64)) == pytest.approx(11 / 3)

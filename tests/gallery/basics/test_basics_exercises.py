@@ -1,0 +1,95 @@
+"""The basics exercises' checks reject the mistakes the exercises are about.
+
+The generic checks (solutions pass, blanks are not done) are in
+``tests/site/test_exercise_pages.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pytorch_examples.exercises import basics as ex
+
+
+def subtract_directly(a, b):
+    return a - b
+
+
+def transposed_differences(a, b):
+    return a[None, :] - b[:, None]
+
+
+def reversed_differences(a, b):
+    return b[None, :] - a[:, None]
+
+
+def centre_in_place(x):
+    x -= x.mean(dim=0)
+    return x
+
+
+def centre_rows(x):
+    return x - x.mean(dim=1, keepdim=True)
+
+
+def sigmoid_derivative_only(x):
+    s = torch.sigmoid(x)
+    return s * (1 - s)
+
+
+def descent_without_zeroing(f, start, learning_rate, n_steps):
+    x = torch.tensor(start, requires_grad=True)
+    iterates = [x.item()]
+    for _ in range(n_steps):
+        f(x).backward()
+        with torch.no_grad():
+            x -= learning_rate * x.grad
+        iterates.append(x.item())
+    return iterates
+
+
+def descent_with_one_step_too_few(f, start, learning_rate, n_steps):
+    x = torch.tensor(start, requires_grad=True)
+    iterates = []
+    for _ in range(n_steps):
+        f(x).backward()
+        with torch.no_grad():
+            x -= learning_rate * x.grad
+        x.grad.zero_()
+        iterates.append(x.item())
+    return iterates
+
+
+WRONG = {
+    "pairwise_differences": [
+        (subtract_directly, "RuntimeError"),
+        (transposed_differences, "expected shape (3, 5), got (5, 3)"),
+        (reversed_differences, "the sign is the wrong way round"),
+    ],
+    "centered_columns": [
+        (centre_in_place, "changed its input x"),
+        (centre_rows, "each row's mean"),
+    ],
+    "silu_derivative": [(sigmoid_derivative_only, "product rule")],
+    "gradient_descent": [
+        (descent_without_zeroing, "zero it after each step"),
+        (descent_with_one_step_too_few, "expected a list of 9 numbers"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "says"),
+    [(name, answer, says) for name, wrongs in WRONG.items() for answer, says in wrongs],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_a_common_mistake_is_rejected_and_explained(name, answer, says):
+    result = getattr(ex, name).grade(answer)
+    assert result.verdict == "wrong", str(result)
+    assert result.message.startswith("On "), f"the message names no case: {result.message}"
+    assert says in result.message, result.message
+
+
+def test_every_exercise_has_a_wrong_answer():
+    assert set(WRONG) == {k for k, v in vars(ex).items() if isinstance(v, ex.Exercise)}

@@ -1,0 +1,139 @@
+"""The data exercises' checks reject the mistakes the exercises are about.
+
+The generic checks (solutions pass, blanks are not done) are in
+``tests/site/test_exercise_pages.py``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader
+
+from pytorch_examples.exercises import data as ex
+
+
+def loader_seeding_the_global_generator(dataset, batch_size, seed):
+    torch.manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True)
+
+
+def loader_without_shuffle(dataset, batch_size, seed):
+    order = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, generator=order)
+
+
+def standardize_with_own_statistics(train, table, columns):
+    result = table.copy()
+    result[columns] = (table[columns] - table[columns].mean()) / table[columns].std()
+    return result
+
+
+def standardize_in_place(train, table, columns):
+    table[columns] = (table[columns] - train[columns].mean()) / train[columns].std()
+    return table
+
+
+def standardize_every_numeric_column(train, table, columns):
+    numeric = table.select_dtypes("number").columns
+    result = table.copy()
+    result[numeric] = (table[numeric] - train[numeric].mean()) / train[numeric].std()
+    return result
+
+
+def one_hot_with_get_dummies(values, categories):
+    return torch.tensor(pd.get_dummies(values).to_numpy(dtype="float32"))
+
+
+def one_hot_in_sorted_order(values, categories):
+    codes = pd.Categorical(values, categories=sorted(categories))
+    return torch.tensor(pd.get_dummies(codes).to_numpy(dtype="float32"))
+
+
+def one_hot_silent_on_unseen(values, categories):
+    codes = pd.Categorical(values.where(values.isin(categories)), categories=categories)
+    return torch.tensor(pd.get_dummies(codes).to_numpy(dtype="float32"))
+
+
+def collate_padding_at_the_front(batch):
+    longest = max(len(sequence) for sequence, _ in batch)
+    padded = torch.stack(
+        [torch.cat([torch.zeros(longest - len(s), dtype=s.dtype), s]) for s, _ in batch]
+    )
+    lengths = torch.tensor([len(sequence) for sequence, _ in batch])
+    return padded, lengths, torch.tensor([label for _, label in batch])
+
+
+def collate_to_a_fixed_length(batch):
+    padded = torch.zeros(len(batch), 10, dtype=torch.int64)
+    for row, (sequence, _) in enumerate(batch):
+        padded[row, : len(sequence)] = sequence
+    lengths = torch.tensor([len(sequence) for sequence, _ in batch])
+    return padded, lengths, torch.tensor([label for _, label in batch])
+
+
+def collate_measuring_padded_lengths(batch):
+    padded = pad_sequence([s for s, _ in batch], batch_first=True)
+    lengths = torch.tensor([len(row) for row in padded])
+    return padded, lengths, torch.tensor([label for _, label in batch])
+
+
+def split_at_random(labels, fraction, generator):
+    order = torch.randperm(len(labels), generator=generator)
+    n_val = round(fraction * len(labels))
+    return order[n_val:], order[:n_val]
+
+
+def split_first_of_each_class(labels, fraction, generator):
+    train, val = [], []
+    for label in labels.unique():
+        members = (labels == label).nonzero().flatten()
+        n_val = round(fraction * len(members))
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return torch.cat(train), torch.cat(val)
+
+
+WRONG = {
+    "seeded_loader": [
+        (loader_seeding_the_global_generator, "give the DataLoader its own generator"),
+        (loader_without_shuffle, "shuffle them"),
+    ],
+    "standardize_columns": [
+        (standardize_with_own_statistics, "the training rows alone provide them"),
+        (standardize_in_place, "changed the table it was given"),
+        (standardize_every_numeric_column, "column 'id' changed"),
+    ],
+    "one_hot": [
+        (one_hot_with_get_dummies, "one per training category"),
+        (one_hot_in_sorted_order, "alphabetical order"),
+        (one_hot_silent_on_unseen, "expected a ValueError"),
+    ],
+    "pad_collate": [
+        (collate_padding_at_the_front, "You padded at the front"),
+        (collate_to_a_fixed_length, "the longest in this batch"),
+        (collate_measuring_padded_lengths, "measured after padding"),
+    ],
+    "stratified_split": [
+        (split_at_random, "Split each class on its own"),
+        (split_first_of_each_class, "must be random"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "says"),
+    [(name, answer, says) for name, wrongs in WRONG.items() for answer, says in wrongs],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_a_common_mistake_is_rejected_and_explained(name, answer, says):
+    result = getattr(ex, name).grade(answer)
+    assert result.verdict == "wrong", str(result)
+    assert result.message.startswith("On "), f"the message names no case: {result.message}"
+    assert says in result.message, result.message
+
+
+def test_every_exercise_has_a_wrong_answer():
+    assert set(WRONG) == {k for k, v in vars(ex).items() if isinstance(v, ex.Exercise)}

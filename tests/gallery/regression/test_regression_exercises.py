@@ -1,0 +1,112 @@
+"""The regression exercises' checks reject the mistakes the exercises are about.
+
+The generic checks (solutions pass, blanks are not done) are in
+``tests/site/test_exercise_pages.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pytorch_examples.exercises import regression as ex
+
+
+def squared_loss_gradient(residual, delta):
+    return residual
+
+
+def absolute_loss_gradient(residual, delta):
+    return torch.sign(residual)
+
+
+def own_statistics(train_x, val_x):
+    def standardize(x):
+        return (x - x.mean(dim=0)) / x.std(dim=0)
+
+    return standardize(train_x), standardize(val_x)
+
+
+def pooled_statistics(train_x, val_x):
+    both = torch.cat([train_x, val_x])
+    mean, std = both.mean(dim=0), both.std(dim=0)
+    return (train_x - mean) / std, (val_x - mean) / std
+
+
+def rate_for_the_diagonal(x):
+    return 1 / (x**2).mean().item()  # 2 / (2 mean(x^2)): the coupling through mean(x) ignored
+
+
+def one_over_curvature(x):
+    mean, mean_square = x.mean().item(), (x**2).mean().item()
+    hessian = 2 * torch.tensor([[mean_square, mean], [mean, 1.0]], dtype=torch.float64)
+    return 1 / torch.linalg.eigvalsh(hessian).max().item()
+
+
+def loop(
+    model, x, y, batch_size, learning_rate, n_epochs, *, zero=True, shuffle=True, first=False
+):
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    for _ in range(n_epochs):
+        order = torch.randperm(len(x)) if shuffle else torch.arange(len(x))
+        for start in range(0, len(x), batch_size):
+            batch = order[:batch_size] if first else order[start : start + batch_size]
+            loss = ((model(x[batch]) - y[batch]) ** 2).mean()
+            if zero:
+                optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+
+def loop_without_zero_grad(*args):
+    loop(*args, zero=False)
+
+
+def loop_without_shuffling(*args):
+    loop(*args, shuffle=False)
+
+
+def loop_on_the_first_batch_only(*args):
+    loop(*args, first=True)
+
+
+def loop_on_the_whole_set(model, x, y, batch_size, learning_rate, n_epochs):
+    loop(model, x, y, len(x), learning_rate, n_epochs)
+
+
+WRONG = {
+    "huber_gradient": [
+        (squared_loss_gradient, "the squared loss"),
+        (absolute_loss_gradient, "the absolute loss"),
+    ],
+    "standardize_with_training_statistics": [
+        (own_statistics, "with its own mean and standard deviation"),
+        (pooled_statistics, "training and validation data together"),
+    ],
+    "largest_stable_learning_rate": [
+        (rate_for_the_diagonal, "off-diagonal entries couple w and b"),
+        (one_over_curvature, "up to 2 over it"),
+    ],
+    "train_minibatch": [
+        (loop_without_zero_grad, "without optimizer.zero_grad()"),
+        (loop_without_shuffling, "in the same order"),
+        (loop_on_the_first_batch_only, "visits every point once"),
+        (loop_on_the_whole_set, "more than a batch"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "says"),
+    [(name, answer, says) for name, wrongs in WRONG.items() for answer, says in wrongs],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_a_common_mistake_is_rejected_and_explained(name, answer, says):
+    result = getattr(ex, name).grade(answer)
+    assert result.verdict == "wrong", str(result)
+    assert result.message.startswith("On "), f"the message names no case: {result.message}"
+    assert says in result.message, result.message
+
+
+def test_every_exercise_has_a_wrong_answer():
+    assert set(WRONG) == {k for k, v in vars(ex).items() if isinstance(v, ex.Exercise)}
