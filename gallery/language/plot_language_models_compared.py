@@ -185,9 +185,9 @@ for label in ("GRU", "transformer"):
 # can see the start of the name, carry a minority of each total. There the GRU gains
 # more per prediction than in the window, by more than the noise
 # (:func:`~pytorch_examples.comparison.subset_contrast` measures the contrast). The
-# transformer's gain beyond the window has a standard error several times its error in
-# the window and lies too close to the noise level to rest anything on; what does hold
-# is that it gains no more there than in the window, within noise.
+# transformer's gain beyond the window has over 3 times the standard error of its gain
+# in the window; its contrast is printed as well, but with so few predictions behind it
+# this page rests nothing on its verdict.
 check(in_window.float().mean() > 0.95, "the window holds the whole name so far for over 95 %")
 check(
     all(gains[label]["in the window"].a_lower() for label in gains)
@@ -206,10 +206,9 @@ check(
 )
 transformer_errors = {part: gains["transformer"][part].standard_error for part in parts}
 check(
-    transformer_errors["beyond"] > 3 * transformer_errors["in the window"]
-    and contrasts["transformer"].within_noise(),
+    transformer_errors["beyond"] > 3 * transformer_errors["in the window"],
     "the transformer's gain beyond the window has over 3 times the standard error of its "
-    "gain in the window, and is no larger than that gain, within noise",
+    "gain in the window",
 )
 
 # %%

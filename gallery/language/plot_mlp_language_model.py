@@ -271,8 +271,13 @@ for symbol in ".aeiouqxyz":
 # vowels: they play similar roles in names.
 vowels = set("aeiou")
 vowel_hits = sum(c in vowels for v in sorted(vowels) for c in neighbours[v])
-chance = 15 * 4 / 26
-print(f"vowels among the vowels' nearest neighbours: {vowel_hits} of 15 (chance: {chance:.1f})")
+n_listed = sum(len(neighbours[v]) for v in vowels)
+n_others = len(vocab) - 1  # a character is never its own neighbour
+chance = n_listed * (len(vowels) - 1) / n_others
+print(
+    f"vowels among the vowels' nearest neighbours: {vowel_hits} of {n_listed} "
+    f"(chance, drawing from the {n_others} other symbols: {chance:.1f})"
+)
 check(vowel_hits > 2 * chance, "vowels are the vowels' neighbours over twice as often as chance")
 
 # %%

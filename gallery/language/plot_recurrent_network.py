@@ -38,6 +38,8 @@ from pytorch_examples.data.names import CharVocabulary, context_pairs, load_name
 from pytorch_examples.language import IGNORE_INDEX, draw_names, prediction_losses
 from pytorch_examples.results import record_result
 
+# sphinx_gallery_cited_numbers = {"2014": "year of the cited paper"}
+
 SEED = 42
 EMBEDDING_DIM = 32
 HIDDEN_DIM = 256  # the GRU's state

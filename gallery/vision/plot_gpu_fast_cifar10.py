@@ -63,6 +63,9 @@ CROP_PADDING = 4
 WARMUP_STEPS = 20
 COMPILE = False
 TARGET_ACCURACY = 0.94
+# Compute capabilities: tensor cores compute float16 from Volta on, bfloat16 from Ampere on.
+FLOAT16_TENSOR_CORES = (7, 0)
+BFLOAT16_TENSOR_CORES = (8, 0)
 
 if DEVICE == "cuda" and not torch.cuda.is_available():
     raise RuntimeError(
@@ -79,9 +82,9 @@ def autocast_dtype_for(device: torch.device) -> torch.dtype:
     and Turing, float32 (autocast off) on older GPUs, which have no tensor cores."""
     # Not torch.cuda.is_bf16_supported(): by default it also says yes where bfloat16
     # is only emulated, as on a T4.
-    if device.type == "cuda" and torch.cuda.get_device_capability(device) < (7, 0):
+    if device.type == "cuda" and torch.cuda.get_device_capability(device) < FLOAT16_TENSOR_CORES:
         return torch.float32
-    if device.type == "cuda" and torch.cuda.get_device_capability(device) < (8, 0):
+    if device.type == "cuda" and torch.cuda.get_device_capability(device) < BFLOAT16_TENSOR_CORES:
         return torch.float16
     return torch.bfloat16
 
