@@ -19,8 +19,13 @@ from gallery_manifest import GPU, SLOW  # noqa: E402
 
 BUILT = DOCS / "auto_examples"
 # Slow examples (and GPU ones) are run by the docs build itself; here the fast ones are
-# run once more, as the notebooks a reader downloads.
-NOTEBOOKS = sorted(p for p in BUILT.rglob("*.ipynb") if p.stem not in SLOW | GPU)
+# run once more, as the notebooks a reader downloads. The exercise notebooks are left to
+# `nox -s downloads`, which runs each in a fresh environment, blank and then solved.
+NOTEBOOKS = sorted(
+    p
+    for p in BUILT.rglob("*.ipynb")
+    if p.stem not in SLOW | GPU and not p.stem.endswith("_exercises")
+)
 
 
 def test_the_site_offers_notebooks():

@@ -27,6 +27,7 @@ PAGES = {
     "classification": "auto_examples/classification/plot_argmax_softmax.html",
     "language": "auto_examples/language/plot_mlp_language_model.html",
     "times": "sg_execution_times.html",
+    "exercises": "auto_examples/basics/plot_basics_exercises.html",
 }
 PAGES_WITH_MATH = {"notes", "regression", "classification"}
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 390, "height": 844}}
@@ -129,3 +130,24 @@ def test_page(browser, site_url, page_name, viewport):
     assert not outside_requests, f"requests that left 127.0.0.1: {outside_requests}"
     assert not failed, f"requests that failed: {failed}"
     assert not console_errors, f"console errors: {console_errors}"
+
+
+def test_a_solution_opens_with_the_keyboard_and_not_before(browser, site_url):
+    page = browser.new_page()
+    page.goto(site_url + PAGES["exercises"], wait_until="networkidle")
+    dropdowns = page.locator("details.sd-dropdown")
+    require(dropdowns.count() >= 8, "the exercise page should have a hint and a solution each")
+    solution = dropdowns.filter(has_text="Solution").first
+    code = solution.locator("pre").first
+    assert solution.get_attribute("open") is None, "a solution is open before it is asked for"
+    assert not code.is_visible(), "the solution's code shows while the dropdown is closed"
+    summary = solution.locator("summary")
+    summary.focus()
+    assert page.evaluate("() => document.activeElement.tagName") == "SUMMARY"
+    page.keyboard.press("Enter")
+    assert solution.get_attribute("open") is not None, "Enter did not open the solution"
+    assert code.is_visible()
+    assert "return" in code.inner_text()
+    page.keyboard.press("Enter")
+    assert solution.get_attribute("open") is None, "Enter did not close it again"
+    page.close()

@@ -25,11 +25,11 @@ def standardize_columns(train: pd.DataFrame, table: pd.DataFrame, columns: list)
 
 
 def one_hot(values: pd.Series, categories: list) -> torch.Tensor:
-    unseen = sorted(set(values.dropna()) - set(categories))
-    if unseen:
-        raise ValueError(f"{unseen} never seen in training (known: {categories})")
-    codes = pd.Categorical(values, categories=categories)
-    return torch.tensor(pd.get_dummies(codes).to_numpy(dtype="float32"))
+    known = values.isin(categories) | values.isna()
+    codes = pd.Categorical(values.where(known), categories=categories)
+    columns = torch.tensor(pd.get_dummies(codes).to_numpy(dtype="float32"))
+    other = torch.tensor((~known).to_numpy(dtype="float32")).unsqueeze(1)
+    return torch.cat([columns, other], dim=1)
 
 
 def pad_collate(batch: list) -> tuple:

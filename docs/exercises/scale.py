@@ -28,6 +28,7 @@ def shard_indices(n: int, rank: int, world_size: int, seed: int, epoch: int) -> 
 
 def atomic_save(state: dict, path: Path) -> None:
     import os
+    import shutil
 
     temporary = path.with_name(path.name + ".tmp")
     try:
@@ -35,6 +36,8 @@ def atomic_save(state: dict, path: Path) -> None:
             torch.save(state, file)
             file.flush()
             os.fsync(file.fileno())
+        if path.exists():
+            shutil.copy2(path, path.with_suffix(".bak"))
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -42,11 +45,19 @@ def atomic_save(state: dict, path: Path) -> None:
 
 
 def checkpoint_state(
-    model: nn.Module, optimizer: torch.optim.Optimizer, data_order: torch.Generator
+    model: nn.Module,
+    average: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    data_order: torch.Generator,
+    step: int,
 ) -> dict:
     return {
         "model": model.state_dict(),
+        "average": average.state_dict(),
         "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "data_order_rng": data_order.get_state(),
+        "step": step,
     }

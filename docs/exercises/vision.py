@@ -28,7 +28,7 @@ def random_crop_flip(
     images: torch.Tensor, padding: int, generator: torch.Generator
 ) -> torch.Tensor:
     n, _, height, width = images.shape
-    padded = torch.nn.functional.pad(images, (padding,) * 4)
+    padded = torch.nn.functional.pad(images, (padding,) * 4, mode="reflect")
     offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator)
     flips = torch.rand(n, generator=generator) < 0.5
     crops = []

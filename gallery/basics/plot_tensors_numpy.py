@@ -140,7 +140,7 @@ for ax, tensor, title in zip(
     ("column\n(4, 1)", "+ row (1, 5)", "= sum (4, 5)"),
     strict=True,
 ):
-    ax.imshow(tensor, cmap="Blues", vmin=-10, vmax=50)
+    ax.imshow(tensor.numpy(), cmap="Blues", vmin=-10, vmax=50)
     for (i, j), value in np.ndenumerate(tensor.numpy()):
         ax.text(j, i, f"{value:g}", ha="center", va="center")
     ax.set(title=title, xticks=[], yticks=[])

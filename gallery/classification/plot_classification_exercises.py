@@ -73,7 +73,8 @@ ex.cross_entropy_gradient.check(cross_entropy_gradient)
 # :doc:`softmax <plot_argmax_softmax>`. Return the mean cross-entropy of a batch of
 # logits, written with ``exp``, ``log``, ``max`` and sums (not ``F.cross_entropy`` or
 # ``log_softmax``). The check uses logits so large or so negative that a softmax taken
-# literally turns into ``nan``.
+# literally turns into ``nan``, and target logits so far below their row's largest that
+# the log of the target's probability is ``-inf``.
 
 
 def cross_entropy_from_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

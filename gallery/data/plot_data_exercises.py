@@ -33,7 +33,7 @@ PAD = 0  # the index that pads a sequence; real tokens are 1 and above
 # ``DataLoader`` over ``dataset`` that shuffles it into batches of ``batch_size``, in an
 # order that ``seed`` alone decides: the check draws other random numbers between
 # making the loader and reading it, as the rest of a program would, and the order
-# must not change.
+# must not change. Each pass over the loader (each epoch) must reshuffle.
 
 
 def seeded_loader(dataset, batch_size: int, seed: int) -> DataLoader:
@@ -69,17 +69,19 @@ ex.standardize_columns.check(standardize_columns)
 # .. exercise:: data.standardize_columns
 
 # %%
-# 3. One-hot columns that do not move
-# -----------------------------------
-# *Practises* :doc:`one-hot columns in a fixed order <plot_pandas_penguins>`. Return a
-# ``float32`` tensor with one row per value and one column per entry of
-# ``categories``, in that order, whichever categories the values happen to hold. A
-# missing value (``None``) is the documented *unknown*: a row of zeros. A value not in
-# ``categories`` raises a ``ValueError`` that names it.
+# 3. One-hot columns with an "other" bucket
+# -----------------------------------------
+# *Practises* :doc:`one-hot columns in a fixed order <plot_pandas_penguins>`, for a
+# model that must accept values training never saw. Return a ``float32`` tensor with
+# one row per value and one column per entry of ``categories``, in that order,
+# whichever categories the values happen to hold, then one last column, *other*, for
+# values not in ``categories``. A missing value (``None``) is the documented
+# *unknown*: a row of zeros, as on the penguins page; an unseen value is present, so
+# it is not missing: it gets a 1 in *other*.
 
 
 def one_hot(values: pd.Series, categories: list) -> torch.Tensor:
-    # Return the (len(values), len(categories)) float32 one-hot matrix.
+    # Return the (len(values), len(categories) + 1) float32 one-hot matrix, "other" last.
     raise NotImplementedError
 
 
@@ -98,8 +100,8 @@ ex.one_hot.check(one_hot)
 # ``batch`` is a list of ``(sequence, label)`` pairs, each sequence an ``int64``
 # tensor of its own length. Return ``(padded, lengths, labels)``: the sequences padded
 # at the end with ``PAD`` to the longest one in this batch, their lengths before
-# padding, and the labels, all ``int64`` tensors. The check also passes your function
-# to a ``DataLoader`` as ``collate_fn``.
+# padding, and the labels, all ``int64`` tensors (a tuple or a list of the three). The
+# check also passes your function to a ``DataLoader`` as ``collate_fn``.
 
 
 def pad_collate(batch: list) -> tuple:

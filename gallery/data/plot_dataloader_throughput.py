@@ -50,7 +50,8 @@ PADDING = 2  # largest shift of the random crop, in pixels, as on the CIFAR-10 p
 WORKER_COUNTS = (0, 1, 2)
 N_WARMUP_BATCHES = 2  # untimed batches at the start of each measured stream
 N_REPEATS = 5  # timed windows per source, alone and feeding training
-BATCHES_PER_REPEAT = 2  # batches per timed window
+BATCHES_PER_REPEAT = 2  # batches per timed window, times the batches a loader keeps in flight
+PREFETCH_FACTOR = 2  # batches each worker prepares ahead (the DataLoader's default)
 START_METHOD = "fork"  # how worker processes start
 LEARNING_RATE = 0.05
 TRAINING_THREADS = 1  # threads of the timed training step; see "How fast?"
@@ -78,7 +79,13 @@ def make_loader(num_workers: int) -> DataLoader:
         persistent_workers=num_workers > 0,
         generator=torch.Generator().manual_seed(SEED),
         multiprocessing_context=START_METHOD if num_workers > 0 else None,
+        prefetch_factor=PREFETCH_FACTOR if num_workers > 0 else None,
     )
+
+
+def in_flight(num_workers: int) -> int:
+    """How many batches the loader prepares ahead: none without workers."""
+    return num_workers * PREFETCH_FACTOR
 
 
 # %%
@@ -93,9 +100,16 @@ def make_loader(num_workers: int) -> DataLoader:
 #
 # Each source is timed as one stream of batches. The first ``N_WARMUP_BATCHES`` are not
 # timed: they pay for starting the workers and for first calls, which a long training
-# run pays once. Then ``N_REPEATS`` windows of ``BATCHES_PER_REPEAT`` batches are timed
-# with the source alone, and as many with a training step on every batch; their spread
-# shows how far one measurement can be trusted.
+# run pays once. Then ``N_REPEATS`` windows are timed with the source alone, and as many
+# with a training step on every batch; their spread shows how far one measurement can
+# be trusted. A window must be long next to what the loader holds in reserve: each
+# worker prepares ``PREFETCH_FACTOR`` batches ahead, and a window that starts with
+# batches already waiting is served partly from that reserve, so it measures how full
+# the queue happened to be rather than how fast the workers make batches, and borrows
+# from or lends to the window before it. A loader with workers is therefore timed in
+# windows of ``BATCHES_PER_REPEAT`` times the batches it keeps in flight
+# (``num_workers * PREFETCH_FACTOR``); without workers nothing is prepared ahead, and a
+# window is ``BATCHES_PER_REPEAT`` batches.
 # :func:`~pytorch_examples.comparison.timing_difference` compares two sources by the
 # difference of their mean rates and its standard error. With so few repeats the
 # threshold is Student's t for the repeats' degrees of freedom, a little above two
@@ -144,7 +158,7 @@ def train_step(images: torch.Tensor, labels: torch.Tensor) -> None:
     optimizer.step()
 
 
-def measure(source) -> tuple[list[float], list[float]]:
+def measure(source, batches_per_window: int) -> tuple[list[float], list[float]]:
     """Images per second in each timed window of one stream: alone, then feeding training."""
     batches = iter(source())
     for _ in range(N_WARMUP_BATCHES):
@@ -153,10 +167,10 @@ def measure(source) -> tuple[list[float], list[float]]:
     for step, rates in ((None, alone), (train_step, training)):
         for _ in range(N_REPEATS):
             started = time.perf_counter()
-            for images, labels in islice(batches, BATCHES_PER_REPEAT):
+            for images, labels in islice(batches, batches_per_window):
                 if step is not None:
                     step(images, labels)
-            rates.append(BATCHES_PER_REPEAT * BATCH_SIZE / (time.perf_counter() - started))
+            rates.append(batches_per_window * BATCH_SIZE / (time.perf_counter() - started))
     return alone, training  # the loader's workers stop when ``batches`` goes
 
 
@@ -168,9 +182,11 @@ train_step(*next(cache_batches()))  # the first step pays one-time costs; not ti
 loader_name = {n: f"loader, num_workers={n}" for n in WORKER_COUNTS}
 sources = {loader_name[n]: (lambda n=n: make_loader(n)) for n in WORKER_COUNTS}
 sources["tensor cache"] = cache_batches
+window = {loader_name[n]: BATCHES_PER_REPEAT * max(1, in_flight(n)) for n in WORKER_COUNTS}
+window["tensor cache"] = BATCHES_PER_REPEAT  # a generator: nothing is prepared ahead
 alone, training = {}, {}
 for name, source in sources.items():
-    alone[name], training[name] = measure(source)
+    alone[name], training[name] = measure(source, window[name])
 torch.set_num_threads(threads)  # restore the default for the rest of the session
 consumed = training["tensor cache"]  # what training takes when data costs almost nothing
 
@@ -191,13 +207,18 @@ def spread(rates: list[float]) -> str:
     return f"{np.mean(rates):.0f} ({min(rates):.0f}-{max(rates):.0f})"
 
 
-print(f"images per second, mean (min-max) of {N_REPEATS} windows of {BATCHES_PER_REPEAT} batches")
-rows = [[name, spread(alone[name]), spread(training[name]), keeps_up(name)] for name in sources]
-print(format_table(["source", "alone", "feeding training", "keeps up with training"], rows))
+print(f"images per second, mean (min-max) of {N_REPEATS} windows")
+rows = [
+    [name, window[name], spread(alone[name]), spread(training[name]), keeps_up(name)]
+    for name in sources
+]
+header = ["source", "batches per window", "alone", "feeding training", "keeps up with training"]
+print(format_table(header, rows))
 
 # %%
 # The differences, in images per second, with their standard errors and verdicts:
-# first what workers add, then the two claims the text below rests on.
+# first what workers add, then the two claims the text below rests on, then training
+# fed by each loader with workers against training fed by the cache.
 workers = {n: f"{n} worker" + ("" if n == 1 else "s") for n in WORKER_COUNTS}
 for phase, rates in (("alone", alone), ("feeding training", training)):
     for n in WORKER_COUNTS[1:]:
@@ -218,6 +239,9 @@ check(
     serial.a_lower(),
     "with 0 workers, training gets fewer images per second than from the tensor cache",
 )
+for n in WORKER_COUNTS[1:]:
+    fed = timing_difference(training[loader_name[n]], consumed)
+    print(f"{'feeding training:':17} {fed.describe(workers[n], 'cache', digits=0)}")
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharex=True, sharey=True)
 # The scale fits the loaders and training; the cache alone is far beyond them.
@@ -263,10 +287,12 @@ plt.show()
 # one after another, so a change of load between them, which the spread of one source's
 # windows cannot show, can shift a whole row.
 #
-# A source that keeps up can still slow training when both need the same cores: compare
-# the *feeding training* bars with the dashed line. A faster training step moves the
-# line to the right: a loader that keeps up with this small CNN on a CPU may fall
-# behind a model trained on a GPU.
+# Keeping up alone is measured without training running. Fed by a loader with workers,
+# training shares the cores with them, so it can get fewer images per second than from
+# the cache even from a loader that keeps up: the last lines above compare the two for
+# each worker count on this build. A faster training step moves the dashed line to
+# the right: a loader that keeps up with this small CNN on a CPU may fall behind a
+# model trained on a GPU.
 #
 # The tensor cache sidesteps the question: it decodes every image once, keeps the
 # result in memory, and augments whole batches with a few tensor operations. That

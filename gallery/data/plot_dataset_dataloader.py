@@ -2,7 +2,8 @@ r"""
 Dataset, DataLoader and transforms
 ==================================
 
-The CNN page holds CIFAR-10 as one decoded ``uint8`` tensor. PyTorch's usual input
+:ref:`sphx_glr_auto_examples_vision_plot_cifar10_data.py` holds CIFAR-10 as one
+decoded ``uint8`` tensor, the way the CNN page uses it. PyTorch's usual input
 pipeline works differently: a ``Dataset`` reads and decodes one image file when asked
 for it, a ``transforms.v2`` pipeline augments it, and a ``DataLoader`` shuffles, batches
 and spreads that work over worker processes. This page builds the pipeline over the

@@ -114,8 +114,8 @@ ex.causal_attention.check(causal_attention)
 # *Practises* :doc:`sampling at a temperature <plot_recurrent_network>`. Draw
 # ``n_samples`` indices, independently and with replacement, from the softmax of
 # ``logits / temperature``, taking every random number from ``generator`` so that a
-# seed repeats the draws. The check draws many times at three temperatures and
-# compares how often each index comes up with its probability.
+# seed repeats the draws and another seed changes them. The check draws many times at
+# three temperatures and compares how often each index comes up with its probability.
 
 
 def sample_with_temperature(

@@ -64,11 +64,12 @@ table = format_table(["model", "parameters", "training s", "val loss", "test los
 print(table)
 
 # %%
-# Both bigram models read one character and learn the same table, one by counting,
-# one by gradient descent, so their losses are close. Every model that reads more
-# than one character has a lower validation loss than both, by the margin printed
-# below. The bigram pages record no per-prediction losses, so this gap is not paired
-# and has no standard error; compare its size with the standard errors further down.
+# Both bigram models read one character and learn nearly the same table, one by counting
+# (with add-one smoothing), one by gradient descent, so their losses are close. Every
+# model that reads more than one character has a lower validation loss than both, by the
+# margin printed below. The bigram pages record no per-prediction losses, so this gap is
+# not paired and has no standard error; compare its size with the standard errors
+# further down.
 print(f"bigram models' validation losses differ by {abs(val[0] - val[1]):.4f}")
 print(f"smallest margin of a network below a bigram model: {min(val[:2]) - max(val[2:]):.3f}")
 check(
@@ -216,14 +217,16 @@ check(
 # -------------------------------
 # With the budgets above and the seed spread unmeasured, the question is only whether
 # these two trained models differ by more than the noise of the validation names.
-# They do not: overall, the transformer minus the GRU is within noise, a tie. The
-# split shows that the tie is not sameness: beyond the MLP's window the GRU is lower,
-# beyond noise.
+# They do not: overall, the transformer minus the GRU is within noise, a tie. Split at
+# the MLP's window, the two parts go opposite ways: in the window the transformer is
+# lower, beyond it the GRU is, each by just over 2 standard errors. This page tests many
+# differences, and among many, one or two that pass 2 standard errors by a little are
+# what noise alone gives now and then; so it rests nothing on either part, only on the
+# tie overall.
 rivals = split_difference("transformer", "GRU")
 check(
-    rivals["all"].within_noise() and rivals["beyond"].a_higher(),
-    "the transformer and the GRU are within noise of each other on all validation "
-    "predictions, and beyond the window the GRU is lower, beyond noise",
+    rivals["all"].within_noise(),
+    "the transformer and the GRU are within noise of each other on all validation predictions",
 )
 
 # %%
@@ -231,7 +234,9 @@ check(
 # learning rates and numbers of steps were set by hand by the pages' authors, from
 # validation runs that the pages do not show, so the validation names both guided those
 # settings and now judge the networks, a small bias in the networks' favour that the
-# test names do not share. The figure shows both losses.
+# test names do not share. The figure shows both losses, without error bars: it ranks
+# nothing by itself. Which gaps are beyond noise is what the paired differences above
+# measured; the GRU's and the transformer's bars, in particular, are a tie.
 gaps = [t - v for v, t in zip(val, test, strict=True)]
 print(f"test minus validation loss: {', '.join(f'{gap:+.3f}' for gap in gaps)}")
 
@@ -241,7 +246,10 @@ ax_loss.bar([p - 0.2 for p in positions], val, width=0.4, label="validation")
 ax_loss.bar([p + 0.2 for p in positions], test, width=0.4, label="test")
 ax_loss.set_xticks(list(positions), labels, rotation=20)
 ax_loss.set_ylim(min(val + test) - 0.1, max(val + test) + 0.05)
-ax_loss.set(ylabel="loss (nats per character)", title="loss on unseen names (axis not from 0)")
+ax_loss.set(
+    ylabel="loss (nats per character)",
+    title="loss on unseen names (axis not from 0; no error bars)",
+)
 ax_loss.legend()
 ax_loss.grid(True, axis="y", alpha=0.3)
 ax_time.scatter(seconds, val)

@@ -37,7 +37,7 @@ from pytorch_examples.language import IGNORE_INDEX, pack_names, same_name_causal
 
 SEED = 42
 ROW_LENGTH = 32  # positions of a row of a batch, as on the GPT page
-ROWS_PER_BATCH = 16  # rows per training step, as on the GPT page
+RNN_BATCH_SIZE = 256  # names per training step of the recurrent network
 N_RANDOM_BATCHES = 1000  # random batches of padded names measured
 HEAD_WIDTH = 8  # numbers per position in the attention check
 
@@ -59,17 +59,15 @@ check(
 # %%
 # How much padding that saves
 # ---------------------------
-# A step of the GPT reads ``ROWS_PER_BATCH`` rows, which hold about as many names as
-# the first line below says. The same number of training names, drawn at random and
-# padded to the longest of them, as the recurrent network's batches are, wastes a
-# larger share of the positions.
-names_per_batch = round(len(splits.val) / len(val_rows[0]) * ROWS_PER_BATCH)
+# A batch of the recurrent network is ``RNN_BATCH_SIZE`` training names drawn at
+# random and padded to the longest of them. Measured over ``N_RANDOM_BATCHES`` such
+# batches, that wastes a larger share of the positions than packed rows do.
 lengths = torch.tensor([len(name) + 1 for name in splits.train])
-padded = lengths[torch.randint(len(lengths), (N_RANDOM_BATCHES, names_per_batch))]
-padded_share = 1 - padded.sum() / (padded.amax(dim=1).sum() * names_per_batch)
+padded = lengths[torch.randint(len(lengths), (N_RANDOM_BATCHES, RNN_BATCH_SIZE))]
+padded_share = 1 - padded.sum() / (padded.amax(dim=1).sum() * RNN_BATCH_SIZE)
 packed_share = (val_rows[1] == IGNORE_INDEX).float().mean()
 print(
-    f"padded positions: {padded_share:.0%} in random batches of {names_per_batch} names "
+    f"padded positions: {padded_share:.0%} in random batches of {RNN_BATCH_SIZE} names "
     f"padded to the longest, {packed_share:.0%} in packed rows"
 )
 check(

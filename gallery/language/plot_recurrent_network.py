@@ -53,6 +53,7 @@ EVAL_EVERY = 175
 MIN_NAMES = 100  # the loss per position is shown where at least this many names reach
 EARLY_POSITIONS = 3  # the first characters of a name, which need little memory
 GRADIENT_NAME_LENGTH = 8  # validation names of this length show the gradients
+RATIO_MARGIN = 0.9  # the plain RNN's gradient ratio counts as smaller only below this share
 TEMPERATURES = (0.5, 1.0, 1.5)
 N_SAMPLES = 12
 
@@ -209,14 +210,21 @@ print(f"training time: GRU {training_seconds:.1f} s, plain RNN {rnn_seconds:.1f}
 # architectures.
 #
 # The gradients show one reason: training can teach a state to keep something only if
-# the gradient of a later loss reaches that state. Going back one step, the plain RNN
-# multiplies the gradient by :math:`W_h^\top` and the tanh slopes
+# the gradient of a later loss reaches that state. The two updates, written out on
+# :doc:`plot_recurrent_step`, are :math:`h_t = \tanh(W_x x_t + W_h h_{t-1} + b)` for
+# the plain RNN and :math:`h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}` for the GRU,
+# with :math:`z_t` its update gate and :math:`n_t` its candidate state. Going back one
+# step, the plain RNN multiplies the gradient by :math:`W_h^\top` and the tanh slopes
 # :math:`1 - h_t^2 \le 1`; the GRU also passes it along :math:`z_t \odot h_{t-1}`,
 # scaled only by the gate. Right: for the validation names of ``GRADIENT_NAME_LENGTH``
 # letters, the gradient of the loss of the last prediction (the end of the name) with
 # respect to each hidden state, from the trained layer run one step at a time, as a
-# ratio to its size at the last state. At every earlier state the plain
-# RNN's ratio is the smaller.
+# ratio to its size at the last state. These ratios are means over the names, without
+# a standard error, so the page claims a difference only where it is wide: at every
+# state between the first and the last, the plain RNN's ratio is below
+# ``RATIO_MARGIN`` times the GRU's. At state 0, the state after the boundary symbol
+# (the same for every name), the plain RNN's ratio rises again and the two are close;
+# the page does not measure why, and claims nothing there.
 
 
 def state_gradients(model):
@@ -281,8 +289,9 @@ check(
     "three, by more than twice the standard error of that contrast",
 )
 check(
-    (gradients["plain RNN"][:-1] < gradients["GRU"][:-1]).all(),
-    "at every earlier state the plain RNN's gradient ratio is smaller than the GRU's",
+    (gradients["plain RNN"][1:-1] < RATIO_MARGIN * gradients["GRU"][1:-1]).all(),
+    "at every state between the first and the last, the plain RNN's gradient ratio is "
+    "below RATIO_MARGIN times the GRU's",
 )
 
 # %%

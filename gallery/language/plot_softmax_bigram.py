@@ -49,7 +49,9 @@ val_counts = bigram_counts(val_x, val_y, len(vocab))
 # -------------------------------
 # A one-hot vector has a 1 at the character's index and 0 elsewhere, so multiplying
 # it by the weight matrix just selects one column of weights: the logits of the next
-# character. Softmax turns the logits into probabilities.
+# character. Softmax turns the logits into probabilities. The layer starts from the
+# small random weights that :class:`torch.nn.Linear` draws, so its first loss, below,
+# is close to that of the uniform guess but not equal to it.
 layer = nn.Linear(len(vocab), len(vocab), bias=False)
 train_onehot = F.one_hot(train_x[:, 0], len(vocab)).float()
 print(
@@ -84,8 +86,9 @@ check(
 # .. math:: L(W) = -\frac{1}{N}\sum_{i,j} N_{ij} \log \operatorname{softmax}(w_i)_j ,
 #
 # where :math:`N_{ij}` is the bigram count, :math:`N_i` the row's total and :math:`w_i`
-# the logits for previous character :math:`i` (column :math:`i` of the layer's
-# weight). Its gradient is
+# the logits for previous character :math:`i`: row :math:`i` of the table
+# ``layer.weight.T``, which is column :math:`i` of the layer's weight, because
+# :class:`~torch.nn.Linear` stores its weight as (outputs, inputs). Its gradient is
 #
 # .. math:: \frac{\partial L}{\partial w_{ij}} =
 #    \frac{N_i \operatorname{softmax}(w_i)_j - N_{ij}}{N} .
@@ -150,9 +153,11 @@ plt.show()
 # Weights versus log-counts
 # -------------------------
 # At the minimum :math:`w_{ij} = \log N_{ij} + c_i`: softmax ignores a constant added to
-# a whole row. Subtracting each row's mean removes :math:`c_i`, and the two matrices
-# should match. Where a pair never occurs, :math:`\log N_{ij} = -\infty` and gradient
-# descent keeps pushing the weight down without end; we compare the seen pairs.
+# a whole row :math:`w_i` (a row of ``layer.weight.T``). Where a pair never occurs,
+# :math:`\log N_{ij} = -\infty` and gradient descent keeps pushing the weight down
+# without end, so we compare the seen pairs only: from each row of both matrices we
+# subtract its mean over the row's seen pairs, which removes :math:`c_i`, and the two
+# should match.
 learned = layer.weight.T.detach()
 log_counts = train_counts.float().log()
 seen = train_counts > 0
@@ -208,7 +213,9 @@ plt.show()
 # once, so its names differ from the first page's one-at-a-time loop), the layer and
 # the add-one count model give the same names, letter for letter: at every draw that
 # went into these names, the same random numbers, applied to the two models'
-# probabilities, picked the same character.
+# probabilities, picked the same character. The count model here is the add-one
+# model because that is the one the first page samples from: without smoothing, the
+# table gives pairs never seen in training zero probability, which the layer does not.
 def layer_model(contexts: torch.Tensor) -> torch.Tensor:
     return layer(F.one_hot(contexts[:, 0], len(vocab)).float())
 
@@ -233,11 +240,12 @@ check(
 # %%
 # The test names, once
 # --------------------
-# The model scored here is ``layer``, the unregularized layer trained in the
-# *Training* section. Whether regularization would help is a question for the
-# validation names, which :doc:`plot_bigram_regularization` asks of them; the test
-# names play no part there. They are scored once, here, and the result is recorded for
-# the comparison of all language models at the end of this section.
+# The model scored here is ``layer``, the unregularized layer trained in the *Training*
+# section. Whether regularization would help is a question for the validation names,
+# which :doc:`plot_bigram_regularization` asks of them, with the layer retrained from
+# zero weights; the test names play no part there. They are scored once, here, and the
+# result is recorded for the comparison of all language models at the end of this
+# section.
 test_x, test_y = context_pairs(splits.test, vocab, context_length=1)
 with torch.no_grad():
     layer_val_loss = cross_entropy_from_counts(layer.weight.T, val_counts).item()

@@ -336,7 +336,9 @@ check(
 # the model's positions (:func:`~pytorch_examples.language.draw_names`). Dividing the
 # logits by a temperature before the softmax sharpens the distribution below 1 and
 # flattens it above 1. A sharper distribution repeats more of what the model saw,
-# which the share of samples that are training names shows.
+# which the share of samples that are training names shows. The sampler can also start
+# every name with given letters: the last line gives it the prefix ``zo`` and lets the
+# model draw the rest, at temperature 1.
 generator = torch.Generator().manual_seed(SEED)
 known = set(splits.train)
 copied = []

@@ -26,9 +26,11 @@ from pytorch_examples.exercises import regression as ex
 # 1. The Huber loss's slope
 # -------------------------
 # *Practises* :doc:`choosing the loss <plot_loss_choice>`, where each point pulls on
-# the fit in proportion to the loss's slope at its residual. Return the derivative of
-# the Huber loss with threshold ``delta`` with respect to the residual :math:`r`, for
-# every residual at once. It is one line.
+# the fit in proportion to the loss's slope at its residual. The Huber loss with
+# threshold ``delta`` (:math:`\delta`) is torch's: :math:`r^2 / 2` where
+# :math:`|r| \le \delta`, and :math:`\delta (|r| - \delta / 2)` beyond. Return its
+# derivative with respect to the residual :math:`r`, for every residual at once. It is
+# one line.
 
 
 def huber_gradient(residual: torch.Tensor, delta: float) -> torch.Tensor:
@@ -93,8 +95,9 @@ ex.largest_stable_learning_rate.check(largest_stable_learning_rate)
 # standard loop <plot_linear_regression_nn>`, without ``DataLoader``. Train ``model``
 # (an ``nn.Linear(1, 1)``; ``x`` and ``y`` have shape ``(n, 1)``) with plain SGD on the
 # mean squared error: each epoch, shuffle the points, then take one step per batch of
-# ``batch_size`` points (the last batch may be smaller). The check records what the
-# model saw, and compares the line it ends with to least squares.
+# ``batch_size`` points (the last batch may be smaller). The check records the batches
+# the model saw with gradients on (an evaluation under ``torch.no_grad()`` is allowed),
+# replays plain SGD on them, and compares the line your run ends with to the replay's.
 
 
 def train_minibatch(

@@ -29,6 +29,7 @@ import pickle
 import sys
 import tempfile
 from collections import Counter
+from itertools import takewhile
 from pathlib import Path
 
 import torch
@@ -128,18 +129,23 @@ check(
     all(isinstance(e, type) and issubclass(e, BaseException) for e in from_builtins),
     "the entries from builtins are all exception classes",
 )
+c10d_lines = inspect.getsource(torch.distributed.distributed_c10d).splitlines()
+call = next(i for i, line in enumerate(c10d_lines) if "add_safe_globals(" in line)
+comment = list(takewhile(lambda line: line.startswith("#"), reversed(c10d_lines[:call])))
+print("torch.distributed.distributed_c10d, above its add_safe_globals call:")
+print("\n".join(f"  {line}" for line in reversed(comment)))
 
 # %%
 # ``weights_only=True`` does not stop :func:`torch.load` from calling functions the
 # file names: it calls only those on an allow-list, which holds torch's functions that
 # rebuild tensors, a few types (``OrderedDict``, ``set``, ``torch.Size``, the dtypes)
 # and what :func:`torch.serialization.add_safe_globals` adds, counted by module above.
-# Those from ``builtins`` are exception classes, which importing ``torch.distributed``
-# adds so that errors can pass between processes; the counts depend on which torch
-# modules are imported. ``print`` is not on the list. ``weights_only=True`` has been
-# the default since PyTorch 2.6, as torch's message says; this page passes it anyway,
-# because earlier versions, and the environment variable
-# ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, make ``False`` the default.
+# Those from ``builtins`` are exception classes: ``torch.distributed`` adds them when
+# it is imported, for the reason its source gives in the comment printed above; the
+# counts depend on which torch modules are imported. ``print`` is not on the list.
+# ``weights_only=True`` has been the default since PyTorch 2.6, as torch's message
+# says; this page passes it anyway, because earlier versions, and the environment
+# variable ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, make ``False`` the default.
 # ``weights_only=False`` is for files you trust as you trust code you run.
 #
 # The allow-list protects only as well as the unpickler enforces it, and crafted files

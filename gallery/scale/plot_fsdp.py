@@ -27,8 +27,10 @@ import inspect
 import tempfile
 from pathlib import Path
 
+import torch
+
 from pytorch_examples.claims import check
-from pytorch_examples.distributed import train_fsdp
+from pytorch_examples.distributed import common, train_fsdp
 from pytorch_examples.distributed.launch import Launch, launch
 from pytorch_examples.reporting import format_table
 
@@ -54,14 +56,16 @@ SCRIPT = train_fsdp.__name__  # a module of the installed package, as on the DDP
 # joins the others with :func:`~torch.distributed.init_process_group`. Instead of
 # wrapping the model, it calls ``fully_shard`` on every linear layer and then on the
 # model. Each call replaces the layer's parameters by sharded tensors (``DTensor``):
-# every process keeps some rows of each. During the forward and the backward pass a
-# layer gathers its full weights just before it computes and frees them right after;
-# after ``backward()`` each process keeps only its rows of the averaged gradients,
-# and the optimizer updates only those rows. Without ``torchrun`` the script trains
-# in one ordinary process.
+# the rows of each are split between the processes, and a process keeps only its
+# share, which can be empty (the output below shows one). During the forward and the
+# backward pass a layer gathers its full weights just before it computes and frees
+# them right after; after ``backward()`` each process keeps only its rows of the
+# averaged gradients, and the optimizer updates only those rows. Without ``torchrun``
+# the script trains in one ordinary process.
 #
 # The rest is the DDP script's: the data, the model, the loop, the checkpoint and the
-# barriers come from the ``common`` module the DDP page prints.
+# barriers come from the ``common`` module that
+# :ref:`sphx_glr_auto_examples_scale_plot_distributed_data_parallel.py` prints.
 print(inspect.getsource(train_fsdp))
 
 # %%
@@ -110,11 +114,13 @@ check(
 # The FSDP weights compared here are the checkpoint rank 0 saved:
 # ``get_model_state_dict`` with ``full_state_dict=True`` gathered every slice into a
 # whole tensor, under the name it has in the unsharded model. The file therefore loads
-# into the plain network, as the single process's checkpoint does.
-shapes = {name: tensor.shape for name, tensor in single.checkpoint.items()}
+# into the plain network, strictly (every name present, none extra, every shape right),
+# as the single process's checkpoint does.
+plain = common.make_model(SEED)
+print(plain.load_state_dict(fsdp.checkpoint, strict=True))
 check(
-    {name: tensor.shape for name, tensor in fsdp.checkpoint.items()} == shapes,
-    "the gathered checkpoint has the names and shapes of the single process's checkpoint",
+    all(torch.equal(plain.state_dict()[name], value) for name, value in fsdp.checkpoint.items()),
+    "the gathered checkpoint loads into the plain network, strictly",
 )
 
 # %%

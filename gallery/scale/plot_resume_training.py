@@ -185,9 +185,20 @@ check(
 # ``cudnn.benchmark`` left at ``False``, its default, and the GPU generators saved and
 # restored (``torch.cuda.get_rng_state_all``), and the same GPU model with the same
 # CUDA, cuDNN and torch versions, since kernels differ between them. Older PyTorch
-# releases also required
-# the environment variable ``CUBLAS_WORKSPACE_CONFIG=:4096:8``; the torch this project
-# requires no longer does, as it gives each CUDA stream a cuBLAS workspace of its own.
+# releases also required the environment variable ``CUBLAS_WORKSPACE_CONFIG=:4096:8``,
+# and the documentation of ``use_deterministic_algorithms`` said so; the installed
+# torch's documentation of it no longer names the variable, as the check below shows.
+# Set it anyway where the code may meet an older torch.
+deterministic_doc = torch.use_deterministic_algorithms.__doc__ or ""
+print(
+    f"torch {torch.__version__}: use_deterministic_algorithms documented in "
+    f"{len(deterministic_doc.splitlines())} lines"
+)
+check(
+    "CUBLAS_WORKSPACE_CONFIG" not in deterministic_doc and "deterministic" in deterministic_doc,
+    "the installed torch's documentation of use_deterministic_algorithms no longer names "
+    "CUBLAS_WORKSPACE_CONFIG",
+)
 
 # %%
 # The random states matter. A run that restores everything but the two generators

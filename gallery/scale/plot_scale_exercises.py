@@ -53,11 +53,14 @@ ex.average_gradients.check(average_gradients)
 # -----------------------------------
 # *Practises* :doc:`DistributedSampler's disjoint shards
 # <plot_distributed_data_parallel>`. Return the indices, of ``range(n)``, that rank
-# ``rank`` of ``world_size`` reads in epoch ``epoch``: shuffle with a generator seeded
-# with ``seed + epoch`` (the same on every rank), repeat the start of the order until
-# its length is a multiple of ``world_size``, and take every ``world_size``-th index
-# from position ``rank``. All ranks then get equally many indices, together cover
-# every example, and get a new order each epoch.
+# ``rank`` of ``world_size`` reads in epoch ``epoch``, the same as
+# ``DistributedSampler`` with ``seed=seed`` after ``set_epoch(epoch)``: shuffle with
+# ``torch.randperm(n, generator=...)`` from a ``torch.Generator`` seeded with
+# ``seed + epoch`` (the same on every rank), repeat the start of the order until its
+# length is a multiple of ``world_size``, and take every ``world_size``-th index from
+# position ``rank``. All ranks then get equally many indices, together cover every
+# example, and get a new order each epoch. The check compares your shards with the
+# sampler's.
 
 
 def shard_indices(n: int, rank: int, world_size: int, seed: int, epoch: int) -> list:
@@ -72,17 +75,22 @@ ex.shard_indices.check(shard_indices)
 # .. exercise:: scale.shard_indices
 
 # %%
-# 3. An atomic save
-# -----------------
-# *Practises* :doc:`saving atomically <plot_checkpoints>`. Save ``state`` with
-# ``torch.save`` so that ``path`` always holds a complete checkpoint, the old one or
-# the new one. The check makes a save fail halfway over a good checkpoint: the old
-# checkpoint must still load, no other file may be left in its folder, and the error
-# must come out of your function.
+# 3. An atomic save that keeps the previous checkpoint
+# ----------------------------------------------------
+# *Practises* :doc:`saving atomically <plot_checkpoints>`, with a backup. Save
+# ``state`` with ``torch.save`` so that ``path`` always holds a complete checkpoint,
+# the old one or the new one, and so that after a successful save the checkpoint it
+# replaced is kept as ``path.with_suffix(".bak")`` (on the first save there is none to
+# keep). The check watches the file at ``path``: it must be replaced by a file written
+# beside it, never written over in place, and never be missing, even for a moment. It
+# also makes a save fail halfway over a good checkpoint: that checkpoint must still
+# load, no file but the checkpoint and its backup may be left in the folder, and the
+# error must come out of your function (re-raised, or chained to the one you raise).
 
 
 def atomic_save(state: dict, path: Path) -> None:
-    # Write to a temporary file beside path, then replace path with it in one step.
+    # Write a temporary file beside path, keep the old checkpoint as the .bak, then
+    # replace path with the temporary file in one step.
     raise NotImplementedError
 
 
@@ -93,22 +101,31 @@ ex.atomic_save.check(atomic_save)
 # .. exercise:: scale.atomic_save
 
 # %%
-# 4. A checkpoint that resumes exactly
-# ------------------------------------
-# *Practises* :doc:`what a resumed run needs <plot_resume_training>`. Return the
-# checkpoint of a run that trains ``model`` (with dropout) with ``optimizer`` (Adam)
-# on batches drawn by ``data_order``: a dict with the keys ``"model"``,
-# ``"optimizer"``, ``"torch_rng"`` (the global generator) and ``"data_order_rng"``,
-# holding only tensors and plain containers. The check stops a run halfway, saves
-# your checkpoint to bytes, loads it with ``weights_only=True`` into a new run started
-# from another seed, and compares the end of the resumed run with a run that never
+# 4. A checkpoint that resumes exactly, moving average included
+# -------------------------------------------------------------
+# *Practises* :doc:`what a resumed run needs <plot_resume_training>`, for a run with
+# more state than that page's. It trains ``model`` (with dropout) with ``optimizer``
+# (Adam), a learning rate ``scheduler`` stepped after every step, and batches drawn by
+# ``data_order``, and after each step updates ``average``, an exponential moving
+# average of the weights (``torch.optim.swa_utils.AveragedModel``); ``step`` counts
+# the steps done. Return its checkpoint: a dict with the keys ``"model"``,
+# ``"average"``, ``"optimizer"``, ``"scheduler"``, ``"torch_rng"`` (the global
+# generator), ``"data_order_rng"`` and ``"step"``, holding only tensors, numbers and
+# plain containers. The check stops a run partway, saves your checkpoint to bytes,
+# loads it with ``weights_only=True`` into a new run started from another seed, and
+# compares the end of the resumed run, and of its average, with a run that never
 # stopped, bit for bit.
 
 
 def checkpoint_state(
-    model: nn.Module, optimizer: torch.optim.Optimizer, data_order: torch.Generator
+    model: nn.Module,
+    average: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    data_order: torch.Generator,
+    step: int,
 ) -> dict:
-    # Return {"model": ..., "optimizer": ..., "torch_rng": ..., "data_order_rng": ...}.
+    # Return a dict with the seven keys above.
     raise NotImplementedError
 
 

@@ -129,12 +129,13 @@ check(gap_difference.a_higher(), "without augmentation the gap is larger, by mor
 # Augmentation or not
 # -------------------
 # Relative to new images, the plain network fits the images it trained on more
-# closely. Augmentation shows the network a slightly different image each time, which
-# guards against that but makes the task harder to learn in a few epochs. Whether it
-# pays off in this budget is for the validation set to say, by the same paired
-# comparison. A network ahead by more than the noise is kept. If neither is, the rule
-# fixed in the code before this run, ``TIE_KEEPS``, keeps the plain network, the
-# simpler recipe. The output says which case this run is.
+# closely. Augmentation shows the network a slightly different image each time, and
+# is meant to narrow that gap; the scores above show what it did to each network's fit
+# of its training images in this budget. Whether it pays off on new images is for the
+# validation set to say, by the same paired comparison. A network ahead by more than
+# the noise is kept. If neither is, the rule fixed in the code before this run,
+# ``TIE_KEEPS``, keeps the plain network, the simpler recipe. The output says which
+# case this run is.
 predicted_val = {name: both["val"].predictions for name, both in scores.items()}
 right = {name: predicted == val_labels for name, predicted in predicted_val.items()}
 print(

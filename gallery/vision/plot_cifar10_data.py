@@ -5,7 +5,9 @@ CIFAR-10 as tensors
 CIFAR-10 holds 60,000 photos of 32 x 32 pixels in ten classes: airplanes, cars,
 birds, cats, deer, dogs, frogs, horses, ships and trucks. Before a network can learn
 from them they must be split, stored and fed to it in batches. This page prepares
-them the way this section's CPU page, which trains a CNN, uses them. You will learn:
+them the way this section's CPU page,
+:ref:`sphx_glr_auto_examples_vision_plot_cifar10_cnn.py`, which trains a CNN, uses them.
+You will learn:
 
 * why a validation split is drawn at random from the training images, and why the
   test set is kept for the very end;

@@ -277,12 +277,16 @@ check(
 # network, changes nothing: the largest of :math:`x + b` is the largest :math:`x`, plus
 # :math:`b`. Below, the same filters with and without a random bias give the same
 # normalized output, directly and through pooling, up to float32 rounding, within
-# ``TOLERANCE``. The size of that absolute difference has a reason: each convolution
+# ``TOLERANCE``. The size of that absolute difference has two sources. Each convolution
 # output plus the bias is rounded to float32 at its own size, an error of up to half
-# the spacing of float32 numbers there, largest at the largest sum, and normalization
-# multiplies every error by :math:`\gamma/\sigma`. The output prints that spacing, the
-# largest :math:`\gamma/\sigma`, and the difference in units of their product, at most
-# two. So the convolutions before batch normalization are built with ``bias=False``.
+# the spacing of float32 numbers there, largest at the largest sum, which normalization
+# multiplies by :math:`\gamma/\sigma`. And each normalized output is itself rounded at
+# its own size, with and without the bias, where the spacing is that of the largest
+# normalized output. The output prints the largest sum and its spacing, the largest
+# :math:`\gamma/\sigma`, the largest normalized output and its spacing, and the
+# difference in units of the two errors together (the first spacing times
+# :math:`\gamma/\sigma`, plus the second), at most two. So the convolutions before batch
+# normalization are built with ``bias=False``.
 with_bias = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1)
 with torch.no_grad():
     with_bias.weight.copy_(conv.weight)
@@ -294,19 +298,28 @@ inputs = {  # the batch norm's input with and without the bias
 differences, units = {}, {}
 for name, (biased, unbiased) in inputs.items():
     differences[name] = norm(biased) - norm(unbiased)
-    largest_sum = biased.abs().max()
-    spacing = torch.nextafter(largest_sum, torch.tensor(torch.inf)) - largest_sum
+    largest_sum, largest_output = biased.abs().max(), norm(unbiased).abs().max()
+    spacing, output_spacing = (
+        torch.nextafter(size, torch.tensor(torch.inf)) - size
+        for size in (largest_sum, largest_output)
+    )
     sigma = unbiased.var(dim=(0, 2, 3), keepdim=True, unbiased=False).add(norm.eps).sqrt()
     gain = (gamma / sigma).max()
     error = differences[name].abs().max()
-    units[name] = (error / (spacing * gain)).item()
+    units[name] = (error / (spacing * gain + output_spacing)).item()
     print(
-        f"{name}: largest difference the bias makes {error:.1e}; float32 spacing at the "
-        f"largest sum {spacing:.1e}, largest gamma/sigma {gain:.1f}: {units[name]:.1f} units"
+        f"{name}: largest difference the bias makes {error:.1e}\n"
+        f"  largest sum {largest_sum:.1f}, float32 spacing there {spacing:.1e}; "
+        f"largest gamma/sigma {gain:.1f}\n"
+        f"  largest normalized output {largest_output:.1f}, float32 spacing there "
+        f"{output_spacing:.1e}\n"
+        f"  difference / (spacing at the sum x gamma/sigma + spacing at the output): "
+        f"{units[name]:.2f} units"
     )
 check(
     all(unit <= 2 for unit in units.values()),
-    "the difference is at most two units of spacing at the largest sum times gamma/sigma",
+    "the difference is at most two units of the input's rounding times gamma/sigma plus "
+    "the output's rounding",
 )
 check(
     all(difference.abs().max() < TOLERANCE for difference in differences.values()),

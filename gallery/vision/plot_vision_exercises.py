@@ -68,9 +68,9 @@ ex.conv_parameter_count.check(conv_parameter_count)
 # -------------------------------------------
 # *Practises* :doc:`standardizing each colour channel <plot_cifar10_data>`. Given
 # ``uint8`` training images and other ``uint8`` images, both ``(n, channels, height,
-# width)``, return the other images as ``float32`` in :math:`[0, 1]`, each channel
-# standardized with the mean and standard deviation of that channel over all
-# training images and positions. The other images' own statistics must not be used:
+# width)``, scale the other images to ``float32`` in :math:`[0, 1]`, then standardize
+# each channel with the mean and standard deviation of that channel over all training
+# images (scaled alike) and positions. The other images' own statistics must not be used:
 # the check gives them a different mean on purpose.
 
 
@@ -86,21 +86,24 @@ ex.standardize_channels.check(standardize_channels)
 # .. exercise:: vision.standardize_channels
 
 # %%
-# 4. Random crops and flips of a batch
-# ------------------------------------
-# *Practises* :doc:`augmentation in batches <plot_cifar10_data>`. Pad each image of
-# ``images`` (``(n, channels, height, width)``) with ``padding`` zeros on every side,
-# cut a window of the original size at a random offset (each offset from 0 to
-# ``2 * padding``, drawn for each image), and mirror it left to right with probability
-# one half. Draw every random number from ``generator``. The check gives images whose
-# pixels are all different, so it can tell, for each output, which window it is and
-# whether it was mirrored.
+# 4. Random crops with reflection padding, and flips
+# --------------------------------------------------
+# *Practises* :doc:`augmentation in batches <plot_cifar10_data>`, with another padding.
+# Pad each image of ``images`` (``(n, channels, height, width)``) by ``padding``
+# pixels on every side *by reflection*, mirroring the image at its border
+# (``mode="reflect"`` of ``torch.nn.functional.pad``), so that the crop shows no black
+# edge. Cut a window of the original size at a random offset, the vertical and the
+# horizontal one drawn independently for each image, each from 0 to ``2 * padding``,
+# and mirror it left to right with probability one half. Draw every random number from
+# ``generator``. The check gives images whose pixels are all different, so it can
+# tell, for each output, which window it is and whether it was mirrored.
 
 
 def random_crop_flip(
     images: torch.Tensor, padding: int, generator: torch.Generator
 ) -> torch.Tensor:
-    # Return a batch of the same shape: a random window of each padded image, maybe mirrored.
+    # Return a batch of the same shape: a random window of each reflection-padded image,
+    # maybe mirrored.
     raise NotImplementedError
 
 

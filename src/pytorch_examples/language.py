@@ -167,7 +167,8 @@ def pack_names(
     names : list of str
         The names, of letters a-z.
     order : iterable of int
-        Indices into ``names``: the order in which they are packed.
+        Indices into ``names``: the order in which they are packed, each at most once
+        (:func:`same_name_causal_mask` tells names apart by their index).
     vocab : CharVocabulary
         Encodes the characters.
     row_length : int
@@ -180,12 +181,22 @@ def pack_names(
         symbol at padding), the next characters (:data:`IGNORE_INDEX` at padding), each
         position's place within its own name (0 at padding) and the index of its name
         in ``names`` (-1 at padding).
+
+    Raises
+    ------
+    ValueError
+        If a name does not fit in a row, or ``order`` repeats an index: two copies of
+        one name would share an index, and attention could join them.
     """
     row_length = check_positive_int("row_length", row_length)
     boundary = vocab.encode(".")[0]
     rows: list[tuple[list[int], ...]] = []
     row: tuple[list[int], ...] = ([], [], [], [])
-    for index in order:
+    packed: set[int] = set()
+    for index in map(int, order):  # plain ints: a tensor's elements hash by identity
+        if index in packed:
+            raise ValueError(f"order repeats index {index}: each name is packed at most once")
+        packed.add(index)
         letters = vocab.encode(names[index])
         if len(letters) + 1 > row_length:
             raise ValueError(f"name {names[index]!r} does not fit in a row of {row_length}")
@@ -243,9 +254,10 @@ def prediction_losses(
 ) -> torch.Tensor:
     """Score every predicted character: its loss, in evaluation mode, padding left out.
 
-    The recurrent network (:ref:`sphx_glr_auto_examples_language_plot_recurrent_network.py`)
+    The MLP (:ref:`sphx_glr_auto_examples_language_plot_mlp_language_model.py`), the
+    recurrent network (:ref:`sphx_glr_auto_examples_language_plot_recurrent_network.py`)
     and the GPT (:ref:`sphx_glr_auto_examples_language_plot_transformer.py`) score their
-    validation names with it, and record the losses it returns so that
+    validation predictions with it, and record the losses it returns so that
     :ref:`sphx_glr_auto_examples_language_plot_language_models_compared.py` can pair
     them; their mean is the page's validation loss.
 
@@ -299,8 +311,10 @@ def draw_names(
 ) -> list[str]:
     """Draw names from a model that reads the whole name so far, at a temperature.
 
-    Taught on :ref:`sphx_glr_auto_examples_language_plot_transformer.py` (the
-    temperature) and used by :ref:`sphx_glr_auto_examples_language_plot_recurrent_network.py`.
+    Taught on :ref:`sphx_glr_auto_examples_language_plot_recurrent_network.py`, which
+    introduces it and the temperature; also used by
+    :ref:`sphx_glr_auto_examples_language_plot_transformer.py`, which counts how the
+    temperature changes the share of training names drawn and starts names at a prefix.
     Each name starts as the boundary symbol followed by ``prefix``; at every step the
     model reads all the characters so far, its logits for the next character are
     divided by ``temperature`` and one character is drawn from their softmax, until the

@@ -164,6 +164,14 @@ def test_packed_rows_hold_whole_names_and_restart_their_positions(vocab):
         pack_names(["christopher"], [0], vocab, 8)
 
 
+def test_packing_refuses_a_name_twice(vocab):
+    # Two copies of a name would share its index, and the mask would let one read the other.
+    for order in ([0, 1, 0], torch.tensor([1, 0, 1])):
+        with pytest.raises(ValueError, match="repeats index"):
+            pack_names(["ava", "li"], order, vocab, 16)
+    assert len(pack_names(["ava", "li"], torch.tensor([1, 0]), vocab, 16)[0]) == 1
+
+
 def test_the_packing_mask_is_causal_and_keeps_names_apart():
     mask = same_name_causal_mask(torch.tensor([[0, 0, 0, 0], [4, 4, 7, -1]]))
     assert mask.shape == (2, 1, 4, 4)

@@ -136,20 +136,36 @@ cross_entropy_gradient = Exercise(
 
 def _cross_entropy_cases(answer: Callable) -> str:
     generator = torch.Generator().manual_seed(34)
-    for shift, case in (
-        (0.0, "logits of shape (6, 5) near 0"),
-        (1000.0, "logits of shape (6, 5) near +1000, where exp overflows in float32"),
-        (-1000.0, "logits of shape (6, 5) near -1000, where exp underflows to 0"),
+    far_below = 120.0  # exp(-120) is below float32's smallest number: it rounds to 0
+    for shift, gap, case in (
+        (0.0, 0.0, "logits of shape (6, 5) near 0"),
+        (1000.0, 0.0, "logits of shape (6, 5) near +1000, where exp overflows in float32"),
+        (-1000.0, 0.0, "logits of shape (6, 5) near -1000, where exp underflows to 0"),
+        (
+            0.0,
+            far_below,
+            f"logits of shape (6, 5) whose target logit is {far_below:g} below its row's "
+            "largest, where the target's probability underflows to 0 in float32",
+        ),
     ):
         logits = torch.randn(6, 5, generator=generator) * 3 + shift
         targets = torch.randint(0, 5, (6,), generator=generator)
+        if gap:
+            rows = torch.arange(len(logits))
+            logits[rows, targets] = logits.max(dim=1).values - gap
         got = call(answer, logits.clone(), targets.clone(), case=case)
         expected = F.cross_entropy(logits.double(), targets)
         if isinstance(got, torch.Tensor) and not torch.isfinite(got).all():
+            why = (
+                "softmax rounds the target's probability to 0 and its log is -inf: never take "
+                "the log of a probability; use log softmax(z)[y] = z[y] - log-sum-exp(z)."
+                if gap
+                else "exp of a large logit is inf and of a very negative one 0, so softmax "
+                "gives nan or log gives -inf: subtract each row's maximum before exp "
+                "(log-sum-exp)."
+            )
             raise WrongAnswerError(
-                f"On {case}: expected {expected.item():.6g}, got {got.tolist()}. exp of a "
-                "large logit is inf and of a very negative one 0, so softmax gives nan or "
-                "log gives -inf: subtract each row's maximum before exp (log-sum-exp)."
+                f"On {case}: expected {expected.item():.6g}, got {got.tolist()}. {why}"
             )
         expect_close_or_explain(
             got,
@@ -164,7 +180,7 @@ def _cross_entropy_cases(answer: Callable) -> str:
                 ),
             ),
         )
-    return "3 batches, at moderate and at extreme logits."
+    return "4 batches: moderate and extreme logits, and a target far below its row's largest."
 
 
 cross_entropy_from_logits = Exercise(

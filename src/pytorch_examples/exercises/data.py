@@ -166,23 +166,43 @@ def _one_hot_cases(answer) -> str:
         "a subset lacking 'glacier'": ["fjord", "moraine", "moraine"],
         "values in another order than the categories": ["glacier", "moraine", "fjord", "fjord"],
         "a missing value (None) among them": ["glacier", None, "fjord"],
+        "values never seen in training, 'tundra' and 'steppe'": [
+            "fjord",
+            "tundra",
+            None,
+            "steppe",
+            "moraine",
+        ],
     }
+    width = len(CATEGORIES) + 1  # and the "other" column
     for name, values in cases.items():
         case = f"{name}, {values}, with categories {CATEGORIES}"
-        expected = torch.zeros(len(values), len(CATEGORIES))
+        expected = torch.zeros(len(values), width)
         for row, value in enumerate(values):
             if value is not None:
-                expected[row, CATEGORIES.index(value)] = 1.0
+                column = CATEGORIES.index(value) if value in CATEGORIES else len(CATEGORIES)
+                expected[row, column] = 1.0
         got = call(answer, pd.Series(values, dtype=object), list(CATEGORIES), case=case)
-        if isinstance(got, torch.Tensor) and got.shape[1:] != expected.shape[1:]:
+        if isinstance(got, torch.Tensor) and got.ndim != 2:
             raise WrongAnswerError(
-                f"On {case}: got {got.shape[1]} columns, expected {len(CATEGORIES)}, one per "
-                "training category whichever of them the values hold (pd.get_dummies alone "
-                "makes one per category it sees)."
+                f"On {case}: expected a matrix of shape {tuple(expected.shape)}, one row per "
+                f"value, got a tensor of shape {tuple(got.shape)}"
+            )
+        if isinstance(got, torch.Tensor) and got.shape[1] != width:
+            raise WrongAnswerError(
+                f"On {case}: got {got.shape[1]} columns, expected {width}: one per training "
+                "category whichever of them the values hold (pd.get_dummies alone makes one "
+                "per category it sees), then the 'other' column."
             )
         if isinstance(got, torch.Tensor) and got.dtype != torch.float32:
             raise WrongAnswerError(f"On {case}: expected float32, got {got.dtype}")
-        in_sorted_order = expected[:, [CATEGORIES.index(c) for c in sorted(CATEGORIES)]]
+        in_sorted_order = expected[
+            :, [*(CATEGORIES.index(c) for c in sorted(CATEGORIES)), len(CATEGORIES)]
+        ]
+        unseen_as_missing = expected.clone()
+        unseen_as_missing[:, -1] = 0
+        missing_as_other = expected.clone()
+        missing_as_other[[value is None for value in values], -1] = 1
         expect_close_or_explain(
             got,
             expected,
@@ -192,33 +212,27 @@ def _one_hot_cases(answer) -> str:
                     in_sorted_order,
                     "Your columns are in alphabetical order; follow the order of `categories`.",
                 ),
+                (
+                    unseen_as_missing,
+                    "An unseen value got a row of zeros, which reads it as missing: it is "
+                    "present but unknown, so it goes to the 'other' column.",
+                ),
+                (
+                    missing_as_other,
+                    "A missing value (None) went to 'other'; it is the documented unknown, "
+                    "a row of zeros. 'other' is for values that are present but unseen.",
+                ),
             ),
         )
-    unseen = ["fjord", "tundra"]
-    case = f"{unseen}, with categories {CATEGORIES}"
-    try:
-        call(answer, pd.Series(unseen, dtype=object), list(CATEGORIES), case=case)
-    except WrongAnswerError as error:
-        if not isinstance(error.__cause__, ValueError):
-            raise
-        if "tundra" not in str(error.__cause__):
-            raise WrongAnswerError(
-                f"On {case}: the ValueError should name the unseen value 'tundra'; its "
-                f"message was: {error.__cause__}"
-            ) from None
-    else:
-        raise WrongAnswerError(
-            f"On {case}: 'tundra' was never seen in training; expected a ValueError that "
-            "names it, got no error. A row of zeros would silently read it as missing."
-        )
-    return "fixed columns in the given order, zeros for a missing value, an error for 'tundra'"
+    return "fixed columns in the given order, 'other' for unseen values, zeros for missing"
 
 
 one_hot = Exercise(
     "one_hot",
-    "First look for values (other than missing ones) that are not in categories. Then "
-    "pd.Categorical(values, categories=categories) fixes the columns and their order, and "
-    "pd.get_dummies of it gives all zeros for a missing value.",
+    "values.isin(categories) | values.isna() tells the known and missing values from the "
+    "unseen ones. pd.Categorical(values.where(known), categories=categories) fixes the "
+    "columns and their order, and pd.get_dummies of it gives all zeros where the value is "
+    "missing; append the unseen mask as the last column.",
     _one_hot_cases,
 )
 
@@ -238,7 +252,7 @@ def _pad_collate_cases(answer) -> str:
         sizes = [len(sequence) for sequence, _ in batch]
         case = f"a batch of {len(batch)} sequences of lengths {sizes}"
         got = call(answer, list(batch), case=case)
-        if not isinstance(got, tuple) or len(got) != 3:
+        if not isinstance(got, tuple | list) or len(got) != 3:
             raise WrongAnswerError(f"On {case}: expected (padded, lengths, labels), got {got!r}")
         padded, got_lengths, labels = got
         expected = torch.full((len(batch), max(sizes)), PAD)

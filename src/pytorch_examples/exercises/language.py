@@ -326,9 +326,24 @@ def _sample_with_temperature_cases(answer) -> str:
                 atol=FREQUENCY_TOLERANCE,
                 rtol=0.0,
             )
+            elsewhere = call(
+                answer,
+                logits.clone(),
+                temperature,
+                N_DRAWS,
+                torch.Generator().manual_seed(8),
+                case=case,
+            )
+            if torch.equal(draws, elsewhere):
+                raise WrongAnswerError(
+                    f"On {case}: generators seeded with 7 and with 8 gave the same draws, so "
+                    "your draws do not come from `generator`. Pass it to torch.multinomial "
+                    "rather than making a generator of your own."
+                )
     return (
         f"frequencies within {FREQUENCY_TOLERANCE} of softmax(logits / T) for "
-        f"T = {', '.join(map(str, temperatures))}, and the draws repeat with the seed"
+        f"T = {', '.join(map(str, temperatures))}; the draws repeat with the seed and "
+        "change with it"
     )
 
 

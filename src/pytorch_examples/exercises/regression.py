@@ -7,12 +7,13 @@ own data from a fixed seed, so the learner's function meets values it has not se
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
 
 from pytorch_examples.exercises._mistakes import expect_close_or_explain
-from pytorch_examples.exercises.grading import Exercise, WrongAnswerError, call, expect_close
+from pytorch_examples.exercises.grading import Exercise, WrongAnswerError, call
 
 __all__ = [
     "huber_gradient",
@@ -56,6 +57,16 @@ def _huber_gradient_cases(answer: Callable) -> str:
                     delta * torch.sign(residual),
                     "That is the slope beyond delta only: within delta it is r.",
                 ),
+                (
+                    2 * residual.clamp(-delta, delta),
+                    "That is twice the slope: you took the Huber loss as r^2 within delta; "
+                    "the task's (and torch's) is r^2 / 2 there, whose slope is r.",
+                ),
+                (
+                    (residual / delta).clamp(-1.0, 1.0),
+                    "That is the slope of the smooth L1 loss, the Huber loss divided by "
+                    "delta: the task's loss is r^2 / 2 within delta, with slope r.",
+                ),
             ),
         )
     return "Compared with autograd's gradient of torch's Huber loss on 2 sets of residuals."
@@ -78,6 +89,11 @@ def _standardize_cases(answer: Callable) -> str:
     if not isinstance(got, tuple | list) or len(got) != 2:
         raise WrongAnswerError(f"On {case}: expected a pair (train_z, val_z), got {got!r:.60}")
     mean, std = train.mean(dim=0), train.std(dim=0)
+    biased_std = train.std(dim=0, correction=0)
+    divided_by_n = (
+        "You divided the squared deviations by n (unbiased=False or correction=0); the "
+        "task asks for std(dim=0), PyTorch's default, which divides by n - 1."
+    )
     both = torch.cat([train, val])
     pooled = (
         "You used statistics of training and validation data together: use the training "
@@ -88,7 +104,10 @@ def _standardize_cases(answer: Callable) -> str:
         (train - mean) / std,
         case=case + ", train_z",
         atol=1e-5,
-        mistakes=(((train - both.mean(dim=0)) / both.std(dim=0), pooled),),
+        mistakes=(
+            ((train - both.mean(dim=0)) / both.std(dim=0), pooled),
+            ((train - mean) / biased_std, divided_by_n),
+        ),
     )
     expect_close_or_explain(
         got[1],
@@ -103,6 +122,7 @@ def _standardize_cases(answer: Callable) -> str:
                 "fitting anything, the preprocessing included.",
             ),
             ((val - both.mean(dim=0)) / both.std(dim=0), pooled),
+            ((val - mean) / biased_std, divided_by_n),
         ),
     )
     return "Both sets standardized with the training set's mean and standard deviation."
@@ -159,15 +179,39 @@ largest_stable_learning_rate = Exercise(
 
 
 class _RecordingLine(nn.Linear):
-    """A line that records the inputs of every forward pass."""
+    """A line that records the inputs of every forward pass made with gradients on."""
 
     def __init__(self) -> None:
         super().__init__(1, 1)
         self.batches: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.batches.append(x.detach().clone())
+        if torch.is_grad_enabled():  # an evaluation under torch.no_grad() is no step
+            self.batches.append(x.detach().clone())
         return super().forward(x)
+
+
+def _replay(
+    start: torch.Tensor,
+    batches: list[torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    learning_rate: float,
+    *,
+    summed: bool = False,
+    accumulate: bool = False,
+) -> torch.Tensor:
+    """(w, b) after plain SGD on the squared error of each batch, in float64, from ``start``."""
+    weights, gradient = start.double().clone(), torch.zeros(2, dtype=torch.float64)
+    for batch in batches:
+        rows = (batch == x.T).nonzero()[:, 1]
+        inputs, targets = x[rows, 0].double(), y[rows, 0].double()
+        residual = weights[0] * inputs + weights[1] - targets
+        step = 2 * torch.stack([(residual * inputs).sum(), residual.sum()])
+        step = step if summed else step / len(rows)
+        gradient = gradient + step if accumulate else step
+        weights = weights - learning_rate * gradient
+    return weights
 
 
 def _train_minibatch_cases(answer: Callable) -> str:
@@ -182,11 +226,15 @@ def _train_minibatch_cases(answer: Callable) -> str:
     with torch.random.fork_rng():  # the learner's shuffling does not touch their seed
         torch.manual_seed(25)
         model = _RecordingLine()
+        start = torch.cat([model.weight.detach().flatten(), model.bias.detach()])
         call(answer, model, x.clone(), y.clone(), batch_size, learning_rate, n_epochs, case=case)
     rows = torch.cat(model.batches) if model.batches else torch.empty(0, 1)
     largest = max((len(b) for b in model.batches), default=0)
     if largest > batch_size:
-        raise WrongAnswerError(f"On {case}: a forward pass saw {largest} rows, more than a batch")
+        raise WrongAnswerError(
+            f"On {case}: a forward pass with gradients on saw {largest} rows, more than a "
+            "batch (an evaluation of the whole set belongs under torch.no_grad())"
+        )
     if len(rows) != n_epochs * n_points:
         raise WrongAnswerError(
             f"On {case}: the model saw {len(rows)} rows in all; {n_epochs} epochs of "
@@ -205,24 +253,42 @@ def _train_minibatch_cases(answer: Callable) -> str:
             f"On {case}: every epoch visited the points in the same order. Shuffle them "
             "anew each epoch (torch.randperm), so that the batches differ."
         )
-    design = torch.cat([x, torch.ones_like(x)], dim=1)
-    best = torch.linalg.lstsq(design, y).solution.squeeze(1)
     fitted = torch.stack([model.weight.detach().squeeze(), model.bias.detach().squeeze()])
+    replay = partial(_replay, start, model.batches, x, y, learning_rate)
+    explained = expect_close_or_explain  # names the step's mistake when a replay of it matches
     try:
-        expect_close(
+        explained(
             fitted,
-            best,
-            case=case + ": (slope, intercept) against least squares",
-            atol=0.05,
-            rtol=0.0,
+            replay(),
+            case=case + ": (slope, intercept) against a replay of plain SGD on your batches",
+            atol=1e-4,
+            rtol=1e-4,
+            mistakes=(
+                (
+                    replay(summed=True),
+                    "Your steps are those of the loss summed over the batch: take the mean, "
+                    "so that the step does not grow with the batch size.",
+                ),
+                (
+                    replay(accumulate=True),
+                    "Your steps are those of gradients that add up: without "
+                    "optimizer.zero_grad() before backward() every earlier batch's gradient "
+                    "stays in .grad.",
+                ),
+            ),
         )
     except WrongAnswerError as error:
+        if "Your steps" in str(error):
+            raise
         raise WrongAnswerError(
-            f"{error}. Every point was visited as it should be, so look at the step: "
-            "without optimizer.zero_grad() before backward() the gradients of all earlier "
-            "batches add up in .grad; and the loss is the mean over the batch, not the sum."
+            f"{error}. Every point was visited as it should be, so look at the step: one "
+            "torch.optim.SGD step with lr=learning_rate per batch, on the mean squared error "
+            "of that batch, after optimizer.zero_grad()."
         ) from None
-    return "Every point seen once per epoch, shuffled, and the line within 0.05 of least squares."
+    return (
+        "Every point seen once per epoch, shuffled, and each step that of plain SGD on the "
+        "batch's mean squared error."
+    )
 
 
 train_minibatch = Exercise(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+import os
 import pickle
 import tempfile
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import DistributedSampler
 
 from pytorch_examples.exercises._mistakes import matches
 from pytorch_examples.exercises.grading import Exercise, WrongAnswerError, call
@@ -96,6 +99,7 @@ average_gradients = Exercise(
 def _shard_indices_cases(answer) -> str:
     settings = ((12, 4), (10, 3), (7, 4), (2, 3))
     seed = 5
+    produced = []
     for n, world_size in settings:
         share = math.ceil(n / world_size)
         padding = share * world_size - n
@@ -146,6 +150,7 @@ def _shard_indices_cases(answer) -> str:
                     f"On {case}: two calls with the same arguments gave different shards; "
                     "shuffle with a torch.Generator seeded from seed and epoch."
                 )
+            produced.append((case, n, world_size, epoch, shards))
             orders.append(everything)
         if n > 3 and orders[0] == orders[1]:
             raise WrongAnswerError(
@@ -153,7 +158,39 @@ def _shard_indices_cases(answer) -> str:
                 "Seed the shuffle with seed + epoch, as set_epoch does, so that each epoch "
                 "reshuffles."
             )
-    return f"equal, covering shards, reshuffled each epoch, on {len(settings)} settings"
+    # What the task prescribes, exactly: checked last, so that the mistakes above are named.
+    for case, n, world_size, epoch, shards in produced:
+        share = math.ceil(n / world_size)
+        for rank, shard in enumerate(shards):
+            sampler = DistributedSampler(
+                range(n), num_replicas=world_size, rank=rank, shuffle=True, seed=seed
+            )
+            sampler.set_epoch(epoch)
+            expected = list(sampler)
+            if shard == expected:
+                continue
+            order = torch.randperm(
+                n, generator=torch.Generator().manual_seed(seed + epoch)
+            ).tolist()
+            padded = (order * world_size)[: share * world_size]
+            if shard == padded[rank * share : (rank + 1) * share]:
+                why = (
+                    "a contiguous block of the order; take every world_size-th index "
+                    "from position rank, as DistributedSampler does"
+                )
+            else:
+                why = (
+                    "not from the order torch.randperm(n, generator=torch.Generator()"
+                    ".manual_seed(seed + epoch)) gives; shuffle with exactly that"
+                )
+            raise WrongAnswerError(
+                f"On {case}, rank {rank}: expected {expected}, DistributedSampler's "
+                f"indices, got {shard}: {why}."
+            )
+    return (
+        f"DistributedSampler's shards (equal, covering, reshuffled each epoch) on "
+        f"{len(settings)} settings"
+    )
 
 
 shard_indices = Exercise(
@@ -175,13 +212,51 @@ class _FailsWhileSaving:
         raise OSError("simulated crash in the middle of the save")
 
 
+class _Renames:
+    """Record every os.replace and os.rename while in use, and whether ``path`` survived each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.onto_path: list[Path] = []  # the sources of renames onto path
+        self.path_vanished = False
+
+    def _wrap(self, rename):
+        def recorded(source, target, *args, **kwargs):
+            existed = self.path.exists()
+            result = rename(source, target, *args, **kwargs)
+            if Path(target) == self.path:
+                self.onto_path.append(Path(source))
+            if existed and not self.path.exists():
+                self.path_vanished = True
+            return result
+
+        return recorded
+
+    def __enter__(self) -> _Renames:
+        self._saved = os.replace, os.rename
+        os.replace, os.rename = (self._wrap(f) for f in self._saved)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.replace, os.rename = self._saved
+
+
+def _holds(path: Path, step: int) -> bool:
+    return torch.load(path, weights_only=True).get("step") == step
+
+
 def _atomic_save_cases(answer) -> str:
     with tempfile.TemporaryDirectory(prefix="atomic-save-") as folder:
         path = Path(folder) / "checkpoint.pt"
-        for step in (1, 2):
+        backup = path.with_suffix(".bak")
+        for step in (1, 2, 3):
             state = {"step": step, "weights": torch.full((3,), float(step))}
-            case = f"saving step {step} to {path.name}" + (" over step 1" if step == 2 else "")
-            call(answer, state, path, case=case)
+            case = f"saving step {step} to {path.name}" + (
+                f" over step {step - 1}" if step > 1 else ", a new file"
+            )
+            before = path.stat().st_ino if path.exists() else None
+            with _Renames(path) as renames:
+                call(answer, state, path, case=case)
             if not path.exists():
                 raise WrongAnswerError(f"On {case}: {path.name} does not exist afterwards.")
             loaded = torch.load(path, weights_only=True)
@@ -189,15 +264,52 @@ def _atomic_save_cases(answer) -> str:
                 raise WrongAnswerError(
                     f"On {case}: {path.name} holds step {loaded.get('step')}, expected {step}."
                 )
-            others = sorted(p.name for p in Path(folder).iterdir() if p != path)
+            if step == 1 and backup.exists():
+                raise WrongAnswerError(
+                    f"On {case}: {backup.name} exists, but there was no checkpoint to keep."
+                )
+            if step > 1:
+                if not backup.exists():
+                    raise WrongAnswerError(
+                        f"On {case}: no {backup.name}. Keep the checkpoint that the save "
+                        f"replaces as path.with_suffix('.bak')."
+                    )
+                if not _holds(backup, step - 1):
+                    raise WrongAnswerError(
+                        f"On {case}: {backup.name} should hold step {step - 1}, the "
+                        "checkpoint this save replaced."
+                    )
+                if path.stat().st_ino == before:
+                    raise WrongAnswerError(
+                        f"On {case}: {path.name} was written over in place (it is the same "
+                        "file as before), so a crash halfway would leave it half written. "
+                        "Write a temporary file beside it, then os.replace it over path."
+                    )
+                if renames.path_vanished:
+                    raise WrongAnswerError(
+                        f"On {case}: for a moment {path.name} did not exist (you moved it "
+                        "away before putting the new one in place); a crash then leaves no "
+                        "checkpoint at path. Copy it to the backup (shutil.copy2) instead."
+                    )
+                outside = [s.parent for s in renames.onto_path if s.parent != path.parent]
+                if outside:
+                    raise WrongAnswerError(
+                        f"On {case}: the temporary file was in {outside[0]}, not beside "
+                        f"{path.name}. os.replace is atomic only within one file system, "
+                        "and another folder may be on another one: write it in path.parent."
+                    )
+            others = sorted(p.name for p in Path(folder).iterdir() if p not in (path, backup))
             if others:
                 raise WrongAnswerError(f"On {case}: files were left beside it: {others}")
 
-        case = "a save that crashes halfway, over a good checkpoint of step 2"
+        case = "a save that crashes halfway, over a good checkpoint of step 3"
         try:
-            call(answer, {"step": 3, "crash": _FailsWhileSaving()}, path, case=case)
+            call(answer, {"step": 4, "crash": _FailsWhileSaving()}, path, case=case)
         except WrongAnswerError as error:
-            if not isinstance(error.__cause__, OSError):
+            cause = error.__cause__
+            while cause is not None and not isinstance(cause, OSError):
+                cause = cause.__cause__  # the original error, chained with `raise ... from`
+            if cause is None:
                 raise
         else:
             raise WrongAnswerError(
@@ -212,56 +324,83 @@ def _atomic_save_cases(answer) -> str:
                 f"({type(error).__name__}). Write to a temporary file in the same folder, "
                 "then os.replace it over the checkpoint."
             ) from None
-        if survivor.get("step") != 2:
+        if survivor.get("step") != 3:
             raise WrongAnswerError(
-                f"On {case}: the checkpoint holds step {survivor.get('step')}, expected 2."
+                f"On {case}: the checkpoint holds step {survivor.get('step')}, expected 3."
             )
-        others = sorted(p.name for p in Path(folder).iterdir() if p != path)
+        others = sorted(p.name for p in Path(folder).iterdir() if p not in (path, backup))
         if others:
             raise WrongAnswerError(
                 f"On {case}: the checkpoint survived, but {others} was left behind; remove "
                 "the temporary file when the save fails."
             )
-    return "saves and replaces; a crash mid-save keeps the old checkpoint and leaves no file"
+    return (
+        "replaced atomically from beside path, the previous checkpoint kept as .bak; a crash "
+        "mid-save keeps the old checkpoint and leaves no file"
+    )
 
 
 atomic_save = Exercise(
     "atomic_save",
-    "Write to path.with_name(path.name + '.tmp') with torch.save, then os.replace(tmp, path). "
-    "Put both in try/except BaseException: unlink the temporary file, then `raise`.",
+    "Write to path.with_name(path.name + '.tmp') with torch.save; if path exists, "
+    "shutil.copy2 it to path.with_suffix('.bak'); then os.replace(tmp, path). Put it all "
+    "in try/except BaseException: unlink the temporary file, then `raise`.",
     _atomic_save_cases,
 )
 
 
 # checkpoint_state
 
-CHECKPOINT_KEYS = ("model", "optimizer", "torch_rng", "data_order_rng")
+CHECKPOINT_KEYS = (
+    "model",
+    "average",
+    "optimizer",
+    "scheduler",
+    "torch_rng",
+    "data_order_rng",
+    "step",
+)
 MISSING_EXPLAINED = {
     "model": "the weights",
+    "average": "the moving average of the weights (average.state_dict()); it would restart "
+    "from the resumed run's first weights",
     "optimizer": "Adam's running moments; without them its next steps differ",
+    "scheduler": "the schedule's position (scheduler.state_dict()); the learning rate would "
+    "start its decay again",
     "torch_rng": "the global generator's state (torch.get_rng_state()); dropout would draw "
     "other masks",
     "data_order_rng": "the data order's generator state (data_order.get_state()); the "
     "batches would come in another order",
+    "step": "the number of steps done, which tells the resumed run where to carry on",
 }
-STOP_AFTER, N_STEPS = 3, 6
+STOP_AFTER, N_STEPS = 4, 9
+EMA_DECAY = 0.8
 
 
-def _new_run(seed: int) -> tuple[nn.Module, torch.optim.Optimizer, torch.Generator]:
+def _new_run(seed: int) -> dict:
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    return model, optimizer, torch.Generator().manual_seed(seed)
+    return {
+        "model": model,
+        "average": AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(EMA_DECAY)),
+        "optimizer": optimizer,
+        "scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=N_STEPS),
+        "data_order": torch.Generator().manual_seed(seed),
+        "step": 0,
+    }
 
 
-def _train(run, inputs: torch.Tensor, targets: torch.Tensor, steps: int) -> None:
-    model, optimizer, data_order = run
-    for _ in range(steps):
-        batch = torch.randperm(len(inputs), generator=data_order)[:8]
-        loss = F.mse_loss(model(inputs[batch]), targets[batch])
-        optimizer.zero_grad()
+def _train(run: dict, inputs: torch.Tensor, targets: torch.Tensor, until: int) -> None:
+    while run["step"] < until:
+        batch = torch.randperm(len(inputs), generator=run["data_order"])[:8]
+        loss = F.mse_loss(run["model"](inputs[batch]), targets[batch])
+        run["optimizer"].zero_grad()
         loss.backward()
-        optimizer.step()
+        run["optimizer"].step()
+        run["scheduler"].step()
+        run["average"].update_parameters(run["model"])
+        run["step"] += 1
 
 
 def _checkpoint_state_cases(answer) -> str:
@@ -269,16 +408,18 @@ def _checkpoint_state_cases(answer) -> str:
     inputs = torch.randn(40, 2, generator=generator)
     targets = inputs.sum(dim=1, keepdim=True).sin()
     case = (
-        f"a network with dropout, Adam and shuffled batches, stopped after {STOP_AFTER} of "
-        f"{N_STEPS} steps and resumed in a new run"
+        f"a network with dropout, Adam, a cosine schedule, a moving average of its weights "
+        f"and shuffled batches, stopped after {STOP_AFTER} of {N_STEPS} steps and resumed "
+        "in a new run"
     )
+    arguments = ("model", "average", "optimizer", "scheduler", "data_order", "step")
     with torch.random.fork_rng(devices=[]):  # leave the learner's global generator alone
         uninterrupted = _new_run(0)
         _train(uninterrupted, inputs, targets, N_STEPS)
 
         stopped = _new_run(0)
         _train(stopped, inputs, targets, STOP_AFTER)
-        state = call(answer, *stopped, case=case)
+        state = call(answer, *(stopped[name] for name in arguments), case=case)
         if not isinstance(state, dict):
             raise WrongAnswerError(f"On {case}: expected a dict, got {type(state).__name__}")
         buffer = io.BytesIO()
@@ -289,8 +430,8 @@ def _checkpoint_state_cases(answer) -> str:
         except pickle.UnpicklingError as error:
             raise WrongAnswerError(
                 f"On {case}: torch.load(weights_only=True) refuses your checkpoint; it holds "
-                "objects, not state: save model.state_dict(), optimizer.state_dict() and the "
-                "generators' states (tensors)."
+                "objects, not state: save the state_dict() of the model, the average, the "
+                "optimizer and the scheduler, the generators' states (tensors) and the step."
             ) from error
         missing = [key for key in CHECKPOINT_KEYS if key not in state]
         if missing:
@@ -298,30 +439,41 @@ def _checkpoint_state_cases(answer) -> str:
                 f"On {case}: the checkpoint lacks {missing}: "
                 + "; ".join(f"{key} holds {MISSING_EXPLAINED[key]}" for key in missing)
             )
-        resumed = _new_run(1)  # another seed: nothing carries over but the checkpoint
-        model, optimizer, data_order = resumed
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        data_order.set_state(state["data_order_rng"])
-        _train(resumed, inputs, targets, N_STEPS - STOP_AFTER)
-
-    for (name, got), want in zip(
-        model.named_parameters(), uninterrupted[0].parameters(), strict=True
-    ):
-        if not torch.equal(got, want):
+        if not isinstance(state["step"], int) or state["step"] != STOP_AFTER:
             raise WrongAnswerError(
-                f"On {case}: parameter {name} ends {(got - want).abs().max():.3g} away from "
-                "the run that never stopped (expected bit for bit equal): some entry of the "
-                "checkpoint is not the stopped run's state at the moment it was saved."
+                f"On {case}: the checkpoint's step is {state['step']!r}, expected the int "
+                f"{STOP_AFTER}, the number of steps the stopped run had taken."
             )
-    return f"the resumed run ends bit for bit where an uninterrupted run of {N_STEPS} steps ends"
+        resumed = _new_run(1)  # another seed: nothing carries over but the checkpoint
+        for name in ("model", "average", "optimizer", "scheduler"):
+            resumed[name].load_state_dict(state[name])
+        torch.set_rng_state(state["torch_rng"])
+        resumed["data_order"].set_state(state["data_order_rng"])
+        resumed["step"] = state["step"]
+        _train(resumed, inputs, targets, N_STEPS)
+
+    for part in ("model", "average"):
+        for (name, got), want in zip(
+            resumed[part].named_parameters(), uninterrupted[part].parameters(), strict=True
+        ):
+            if not torch.equal(got, want):
+                raise WrongAnswerError(
+                    f"On {case}: {part} parameter {name} ends {(got - want).abs().max():.3g} "
+                    "away from the run that never stopped (expected bit for bit equal): some "
+                    "entry of the checkpoint is not the stopped run's state at the moment it "
+                    "was saved."
+                )
+    return (
+        f"the resumed run and its moving average end bit for bit where an uninterrupted run "
+        f"of {N_STEPS} steps ends"
+    )
 
 
 checkpoint_state = Exercise(
     "checkpoint_state",
     "Each object has a method that returns its state as tensors and plain containers: "
-    "state_dict() for the model and the optimizer, torch.get_rng_state() for the global "
-    "generator, get_state() for a torch.Generator.",
+    "state_dict() for the model, the average, the optimizer and the scheduler, "
+    "torch.get_rng_state() for the global generator, get_state() for a torch.Generator; "
+    "the step is a plain int.",
     _checkpoint_state_cases,
 )

@@ -188,10 +188,10 @@ standardize_channels = Exercise(
 CROP_IMAGES = 400  # enough that every shift and both flips occur, with a fixed seed
 
 
-def _crop_candidates(images: torch.Tensor, padding: int):
-    """Every window (and its mirror) of the zero-padded images: {(dy, dx, flip): windows}."""
+def _crop_candidates(images: torch.Tensor, padding: int, mode: str = "reflect"):
+    """Every window (and its mirror) of the padded images: {(dy, dx, flip): windows}."""
     height, width = images.shape[-2:]
-    padded = nn.functional.pad(images, (padding,) * 4)
+    padded = nn.functional.pad(images, (padding,) * 4, mode=mode)
     windows = {}
     for dy, dx in itertools.product(range(2 * padding + 1), repeat=2):
         window = padded[..., dy : dy + height, dx : dx + width]
@@ -223,27 +223,37 @@ def _random_crop_flip_cases(answer) -> str:
             "every random number from `generator`."
         )
     found = torch.full((CROP_IMAGES,), -1)
-    keys = list(_crop_candidates(images, padding))
-    for number, windows in enumerate(_crop_candidates(images, padding).values()):
+    candidates = _crop_candidates(images, padding)
+    keys = list(candidates)
+    for number, windows in enumerate(candidates.values()):
         same = (got == windows).flatten(1).all(dim=1)
         found[same & (found < 0)] = number
     if (found < 0).any():
         image = int((found < 0).nonzero()[0])
-        windows = _crop_candidates(images[image : image + 1], padding)
-        upside_down = any(
-            torch.equal(got[image : image + 1], window.flip(-2))
-            for (_, _, mirrored), window in windows.items()
+        one = got[image : image + 1]
+        source = images[image : image + 1]
+        reflected = _crop_candidates(source, padding)
+        zeros = _crop_candidates(source, padding, mode="constant")
+        if any(torch.equal(one, window) for window in zeros.values()):
+            why = (
+                " It is a window of the image padded with zeros: pad by reflection, "
+                "mode='reflect', so that the border holds the image's own pixels."
+            )
+        elif any(
+            torch.equal(one, window.flip(-2))
+            for (_, _, mirrored), window in reflected.items()
             if not mirrored
-        )
-        why = (
-            " It is flipped upside down: a horizontal flip mirrors left and right, the last "
-            "dimension."
-            if upside_down
-            else ""
-        )
+        ):
+            why = (
+                " It is flipped upside down: a horizontal flip mirrors left and right, the "
+                "last dimension."
+            )
+        else:
+            why = ""
         raise WrongAnswerError(
             f"On {case}: image {image} is not a {height} x {width} window of the image padded "
-            f"with {padding} zeros on every side, nor the mirror image of one.{why}"
+            f"by reflection with {padding} pixels on every side, nor the mirror image of "
+            f"one.{why}"
         )
     shifts = [keys[i] for i in found.tolist()]
     rows = {dy for dy, _, _ in shifts}
@@ -254,6 +264,17 @@ def _random_crop_flip_cases(answer) -> str:
         raise WrongAnswerError(
             f"On {case}: every image got the same crop and flip, {shifts[0]}. Draw a shift and "
             "a flip for each image, not one for the whole batch."
+        )
+    for name, seen in (("vertical", rows), ("horizontal", columns)):
+        if len(seen) == 1:
+            raise WrongAnswerError(
+                f"On {case}: every image got the same {name} offset, {seen.pop()}. Draw the "
+                "offsets for each image, not one for the whole batch."
+            )
+    if all(dy == dx for dy, dx, _ in shifts):
+        raise WrongAnswerError(
+            f"On {case}: every image's vertical and horizontal offsets were equal, so the "
+            "window only ever moved along the diagonal. Draw the two offsets independently."
         )
     for name, seen in (("vertical", rows), ("horizontal", columns)):
         if seen != every_shift:
@@ -267,14 +288,15 @@ def _random_crop_flip_cases(answer) -> str:
             f"On {case}: {flipped:.0%} of the images were mirrored; expected about half."
         )
     return (
-        f"every image a window of the padded image, offsets 0 to {2 * padding} each way, "
-        f"{flipped:.0%} mirrored"
+        f"every image a window of the reflection-padded image, offsets 0 to {2 * padding} "
+        f"each way drawn independently, {flipped:.0%} mirrored"
     )
 
 
 random_crop_flip = Exercise(
     "random_crop_flip",
-    "Pad with nn.functional.pad(images, (padding,) * 4); draw two offsets per image in "
+    "Pad with nn.functional.pad(images, (padding,) * 4, mode='reflect'); draw two "
+    "independent offsets per image in "
     "[0, 2 * padding] and a flip per image; a loop over the images is fine, and "
     "torch.where with a per-image mask applies the flips.",
     _random_crop_flip_cases,

@@ -52,6 +52,10 @@ def naive_cross_entropy(logits, targets):
     return -probabilities[torch.arange(len(logits)), targets].log().mean()
 
 
+def log_of_softmax(logits, targets):
+    return -(logits.softmax(1)[torch.arange(len(logits)), targets]).log().mean()
+
+
 def summed_cross_entropy(logits, targets):
     return F.cross_entropy(logits, targets, reduction="sum")
 
@@ -92,6 +96,7 @@ WRONG = {
     ],
     "cross_entropy_from_logits": [
         (naive_cross_entropy, "subtract each row's maximum"),
+        (log_of_softmax, "never take the log of a probability"),
         (summed_cross_entropy, "the sum over the batch"),
     ],
     "train_with_early_stopping": [

@@ -47,14 +47,50 @@ def one_hot_with_get_dummies(values, categories):
     return torch.tensor(pd.get_dummies(values).to_numpy(dtype="float32"))
 
 
+def one_hot(values, categories, *, order=None, unseen="other", missing="zeros"):
+    known = values.isin(categories) | values.isna()
+    if unseen == "error" and not known.all():
+        raise ValueError(f"unseen values {sorted(set(values[~known]))}")
+    codes = pd.Categorical(values.where(known), categories=order or categories)
+    columns = torch.tensor(pd.get_dummies(codes).to_numpy(dtype="float32"))
+    other = ~known if unseen == "other" else pd.Series(False, index=values.index)
+    if missing == "other":
+        other = other | values.isna()
+    return torch.cat([columns, torch.tensor(other.to_numpy(dtype="float32")).unsqueeze(1)], 1)
+
+
 def one_hot_in_sorted_order(values, categories):
-    codes = pd.Categorical(values, categories=sorted(categories))
-    return torch.tensor(pd.get_dummies(codes).to_numpy(dtype="float32"))
+    return one_hot(values, categories, order=sorted(categories))
 
 
-def one_hot_silent_on_unseen(values, categories):
-    codes = pd.Categorical(values.where(values.isin(categories)), categories=categories)
-    return torch.tensor(pd.get_dummies(codes).to_numpy(dtype="float32"))
+def one_hot_unseen_as_missing(values, categories):
+    return one_hot(values, categories, unseen="zeros")
+
+
+def one_hot_missing_as_other(values, categories):
+    return one_hot(values, categories, missing="other")
+
+
+def one_hot_raising_on_unseen(values, categories):
+    return one_hot(values, categories, unseen="error")
+
+
+def one_hot_as_indices(values, categories):
+    return torch.tensor([categories.index(v) if v in categories else -1 for v in values])
+
+
+def collate_as_a_list(batch):
+    sequences = [sequence for sequence, _ in batch]
+    return [
+        pad_sequence(sequences, batch_first=True),
+        torch.tensor([len(sequence) for sequence in sequences]),
+        torch.tensor([label for _, label in batch]),
+    ]
+
+
+def test_a_collate_function_returning_a_list_passes():
+    result = ex.pad_collate.grade(collate_as_a_list)
+    assert result.passed, str(result)
 
 
 def collate_padding_at_the_front(batch):
@@ -109,7 +145,10 @@ WRONG = {
     "one_hot": [
         (one_hot_with_get_dummies, "one per training category"),
         (one_hot_in_sorted_order, "alphabetical order"),
-        (one_hot_silent_on_unseen, "expected a ValueError"),
+        (one_hot_unseen_as_missing, "reads it as missing"),
+        (one_hot_missing_as_other, "went to 'other'"),
+        (one_hot_raising_on_unseen, "ValueError"),
+        (one_hot_as_indices, "expected a matrix"),
     ],
     "pad_collate": [
         (collate_padding_at_the_front, "You padded at the front"),

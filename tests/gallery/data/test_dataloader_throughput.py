@@ -26,12 +26,12 @@ def test_timing_leaves_out_the_warm_up_and_times_the_training_step(gallery_page,
     def train_step(images, labels):
         clock.now += 3.0
 
-    settings = {"N_WARMUP_BATCHES": 2, "N_REPEATS": 3, "BATCHES_PER_REPEAT": 4, "BATCH_SIZE": 8}
+    settings = {"N_WARMUP_BATCHES": 2, "N_REPEATS": 3, "BATCH_SIZE": 8}
     for name, value in settings.items():
         monkeypatch.setitem(page, name, value)
     monkeypatch.setitem(page, "train_step", train_step)
     monkeypatch.setitem(page, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
-    alone, training = page["measure"](source)
+    alone, training = page["measure"](source, 4)
     assert alone == pytest.approx([4 * 8 / (4 * 2.0)] * 3)
     assert training == pytest.approx([4 * 8 / (4 * 5.0)] * 3)
     assert len(served) == 2 + 2 * 3 * 4

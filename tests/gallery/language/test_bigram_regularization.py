@@ -6,6 +6,7 @@ import itertools
 import math
 
 import pytest
+import torch
 from torch.nn import functional as F
 
 
@@ -32,3 +33,17 @@ def test_a_stronger_penalty_gives_smaller_weights(regularization):
     # The penalty pulls the weights toward 0: the table's size falls as the strength grows.
     sizes = [table.pow(2).mean().item() for table in regularization["l2_tables"]]
     assert all(later < earlier for earlier, later in itertools.pairwise(sizes))
+
+
+def test_the_paired_losses_are_the_validation_pairs_name_by_name(regularization):
+    # The per-pair losses average to each layer's validation loss, and the groups of the
+    # standard error are the validation names: a new group starts at each name's start.
+    for table, page_value in zip(
+        regularization["l2_tables"], regularization["l2_val"], strict=True
+    ):
+        pair_losses = regularization["val_pair_losses"](table)
+        assert pair_losses.double().mean().item() == pytest.approx(page_value, rel=1e-5)
+    names = regularization["name_of_pair"]
+    starts = regularization["val_x"][:, 0] == regularization["vocab"].encode(".")[0]
+    assert torch.equal(starts[1:], names[1:] != names[:-1])
+    assert int(names.max()) + 1 == len(regularization["splits"].val)

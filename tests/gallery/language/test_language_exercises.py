@@ -112,6 +112,12 @@ def sample_without_the_generator(logits, temperature, n_samples, generator):
     return torch.multinomial(probabilities, n_samples, replacement=True)
 
 
+def sample_with_a_generator_of_its_own(logits, temperature, n_samples, generator):
+    probabilities = F.softmax(logits / temperature, dim=-1)
+    own = torch.Generator().manual_seed(0)
+    return torch.multinomial(probabilities, n_samples, replacement=True, generator=own)
+
+
 def sample_without_replacement(logits, temperature, n_samples, generator):
     probabilities = F.softmax(logits / temperature, dim=-1)
     return torch.multinomial(probabilities, n_samples, generator=generator)
@@ -146,6 +152,7 @@ WRONG = {
         (sample_ignoring_temperature, "The temperature has no effect"),
         (sample_greedily, "You always drew the most likely index"),
         (sample_without_the_generator, "Pass the generator to torch.multinomial"),
+        (sample_with_a_generator_of_its_own, "do not come from `generator`"),
         (sample_without_replacement, "RuntimeError"),
     ],
 }

@@ -112,6 +112,15 @@ def test_the_comparison_stops_on_a_claim_that_fails(monkeypatch, tmp_path):
         run_page(COMPARED)
 
 
+def test_the_comparison_stops_when_the_gru_and_the_transformer_differ(monkeypatch, tmp_path):
+    monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
+    # A transformer far below the GRU on every prediction: no longer a tie.
+    losses = [*NETWORK_LOSSES[:2], made_up_losses(-0.4, -0.4, 2)]
+    record_every_page(PAGES, network_losses=losses)
+    with pytest.raises(ClaimError, match="the transformer and the GRU are within noise"):
+        run_page(COMPARED)
+
+
 def test_the_comparison_refuses_losses_of_other_predictions(monkeypatch, tmp_path):
     monkeypatch.setattr(results, "cache_dir", lambda: tmp_path)
     record_every_page(PAGES)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
+
+from pages import GALLERY
 
 
 @pytest.fixture(scope="module")
@@ -23,3 +27,15 @@ def test_the_padded_share_is_that_of_the_rows(packed):
     name_ids = packed["val_rows"][3]
     padding = (name_ids == -1).sum().item() / name_ids.numel()
     assert packed["packed_share"].item() == pytest.approx(padding)
+
+
+def test_the_padded_batches_are_as_large_as_the_recurrent_networks(packed):
+    # The page compares packed rows with the recurrent network's batches: same size.
+    source = (GALLERY / "language" / "plot_recurrent_network.py").read_text()
+    sizes = [
+        node.value.value
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "BATCH_SIZE"
+    ]
+    assert sizes == [packed["RNN_BATCH_SIZE"]]
+    assert packed["padded"].shape[1] == packed["RNN_BATCH_SIZE"]

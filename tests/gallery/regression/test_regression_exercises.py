@@ -20,6 +20,15 @@ def absolute_loss_gradient(residual, delta):
     return torch.sign(residual)
 
 
+def twice_the_slope(residual, delta):
+    return 2 * residual.clamp(-delta, delta)
+
+
+def divided_by_n(train_x, val_x):
+    mean, std = train_x.mean(dim=0), train_x.std(dim=0, correction=0)
+    return (train_x - mean) / std, (val_x - mean) / std
+
+
 def own_statistics(train_x, val_x):
     def standardize(x):
         return (x - x.mean(dim=0)) / x.std(dim=0)
@@ -44,18 +53,49 @@ def one_over_curvature(x):
 
 
 def loop(
-    model, x, y, batch_size, learning_rate, n_epochs, *, zero=True, shuffle=True, first=False
+    model,
+    x,
+    y,
+    batch_size,
+    learning_rate,
+    n_epochs,
+    *,
+    zero=True,
+    shuffle=True,
+    first=False,
+    summed=False,
+    evaluate=False,
 ):
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
     for _ in range(n_epochs):
         order = torch.randperm(len(x)) if shuffle else torch.arange(len(x))
         for start in range(0, len(x), batch_size):
             batch = order[:batch_size] if first else order[start : start + batch_size]
-            loss = ((model(x[batch]) - y[batch]) ** 2).mean()
+            squares = (model(x[batch]) - y[batch]) ** 2
+            loss = squares.sum() if summed else squares.mean()
             if zero:
                 optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if evaluate:
+            with torch.no_grad():
+                ((model(x) - y) ** 2).mean()
+
+
+def loop_with_a_summed_loss(*args):
+    loop(*args, summed=True)
+
+
+def loop_at_another_rate(model, x, y, batch_size, learning_rate, n_epochs):
+    loop(model, x, y, batch_size, 0.8 * learning_rate, n_epochs)
+
+
+def test_a_loop_that_evaluates_without_gradients_passes():
+    def evaluating_loop(*args):
+        loop(*args, evaluate=True)
+
+    result = ex.train_minibatch.grade(evaluating_loop)
+    assert result.passed, str(result)
 
 
 def loop_without_zero_grad(*args):
@@ -78,10 +118,12 @@ WRONG = {
     "huber_gradient": [
         (squared_loss_gradient, "the squared loss"),
         (absolute_loss_gradient, "the absolute loss"),
+        (twice_the_slope, "twice the slope"),
     ],
     "standardize_with_training_statistics": [
         (own_statistics, "with its own mean and standard deviation"),
         (pooled_statistics, "training and validation data together"),
+        (divided_by_n, "which divides by n - 1"),
     ],
     "largest_stable_learning_rate": [
         (rate_for_the_diagonal, "off-diagonal entries couple w and b"),
@@ -89,6 +131,8 @@ WRONG = {
     ],
     "train_minibatch": [
         (loop_without_zero_grad, "without optimizer.zero_grad()"),
+        (loop_with_a_summed_loss, "summed over the batch"),
+        (loop_at_another_rate, "lr=learning_rate"),
         (loop_without_shuffling, "in the same order"),
         (loop_on_the_first_batch_only, "visits every point once"),
         (loop_on_the_whole_set, "more than a batch"),

@@ -14,3 +14,13 @@ def test_fsdp_ranks_store_one_copy_of_the_model_between_them(gallery_page):
     assert page["single"].reports[0]["held_bytes"] == copy
     assert sum(fsdp_bytes) == copy
     assert max(fsdp_bytes) < copy
+
+
+def test_the_gathered_checkpoint_is_the_single_process_model(gallery_page):
+    page = gallery_page(PAGE)
+    plain = page["common"].make_model(page["SEED"])
+    plain.load_state_dict(page["fsdp"].checkpoint)
+    single = page["single"].checkpoint
+    assert set(plain.state_dict()) == set(single)
+    for name, value in plain.state_dict().items():
+        assert value.shape == single[name].shape

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from pytorch_examples.data.cifar10 import random_crop_flip
 from pytorch_examples.exercises import vision as ex
 
 
@@ -49,29 +50,45 @@ def standardize_per_pixel(train_images, images):
     return (images.float() / 255 - train.mean(dim=0)) / train.std(dim=0)
 
 
+def crop(images, padding, generator, *, mode="reflect", upper=None, same=False, batch=False):
+    n, _, height, width = images.shape
+    padded = F.pad(images, (padding,) * 4, mode=mode)
+    upper = 2 * padding + 1 if upper is None else upper
+    offsets = torch.randint(0, upper, (1 if batch else n, 1 if same else 2), generator=generator)
+    offsets = offsets.expand(n, 2).tolist()
+    pairs = zip(padded, offsets, strict=True)
+    crops = torch.stack([p[:, dy : dy + height, dx : dx + width] for p, (dy, dx) in pairs])
+    flips = torch.rand(n, generator=generator) < 0.5
+    return torch.where(flips.view(n, 1, 1, 1), crops.flip(-1), crops)
+
+
+def crop_with_zero_padding(images, padding, generator):
+    return crop(images, padding, generator, mode="constant")
+
+
+def crop_with_one_offset_for_both_axes(images, padding, generator):
+    return crop(images, padding, generator, same=True)
+
+
+def crop_with_one_offset_for_the_batch(images, padding, generator):
+    return crop(images, padding, generator, batch=True)
+
+
 def crop_all_alike(images, padding, generator):
     _, _, height, width = images.shape
-    padded = F.pad(images, (padding,) * 4)
+    padded = F.pad(images, (padding,) * 4, mode="reflect")
     dy, dx = torch.randint(0, 2 * padding + 1, (2,), generator=generator).tolist()
     crops = padded[..., dy : dy + height, dx : dx + width]
     return crops.flip(-1) if torch.rand(1, generator=generator) < 0.5 else crops
 
 
 def crop_with_exclusive_bound(images, padding, generator):
-    n, _, height, width = images.shape
-    padded = F.pad(images, (padding,) * 4)
-    offsets = torch.randint(0, 2 * padding, (n, 2), generator=generator).tolist()
-    crops = [
-        p[:, dy : dy + height, dx : dx + width]
-        for p, (dy, dx) in zip(padded, offsets, strict=True)
-    ]
-    flips = torch.rand(n, generator=generator) < 0.5
-    return torch.where(flips.view(n, 1, 1, 1), torch.stack(crops).flip(-1), torch.stack(crops))
+    return crop(images, padding, generator, upper=2 * padding)
 
 
 def crop_flipping_upside_down(images, padding, generator):
     n, _, height, width = images.shape
-    padded = F.pad(images, (padding,) * 4)
+    padded = F.pad(images, (padding,) * 4, mode="reflect")
     offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator).tolist()
     crops = [
         p[:, dy : dy + height, dx : dx + width]
@@ -83,6 +100,10 @@ def crop_flipping_upside_down(images, padding, generator):
 
 def crop_of_the_padded_size(images, padding, generator):
     return F.pad(images, (padding,) * 4)
+
+
+def library_crop_flip(images, padding, generator):
+    return random_crop_flip(images, padding, generator=generator)
 
 
 def top_k_averaged_over_k(logits, labels, k):
@@ -109,10 +130,14 @@ WRONG = {
         (standardize_per_pixel, "per pixel"),
     ],
     "random_crop_flip": [
+        (library_crop_flip, "pad by reflection"),
         (crop_all_alike, "not one for the whole batch"),
         (crop_with_exclusive_bound, "upper bound is exclusive"),
         (crop_flipping_upside_down, "flipped upside down"),
         (crop_of_the_padded_size, "a window as large as the original image"),
+        (crop_with_zero_padding, "pad by reflection"),
+        (crop_with_one_offset_for_both_axes, "Draw the two offsets independently"),
+        (crop_with_one_offset_for_the_batch, "Draw the offsets for each image"),
     ],
     "top_k_accuracy": [
         (top_k_averaged_over_k, "divides the accuracy by k"),
