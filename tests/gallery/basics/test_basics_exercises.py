@@ -6,9 +6,9 @@ The generic checks (solutions pass, blanks are not done) are in
 
 from __future__ import annotations
 
-import pytest
 import torch
 
+from exercise_mistakes import mistake_tests
 from pytorch_examples.exercises import basics as ex
 
 
@@ -79,17 +79,7 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize(
-    ("name", "answer", "says"),
-    [(name, answer, says) for name, wrongs in WRONG.items() for answer, says in wrongs],
-    ids=lambda v: getattr(v, "__name__", None),
+# The two tests every exercise section has: each mistake above is rejected, and named.
+test_a_common_mistake_is_rejected_and_explained, test_every_exercise_has_a_wrong_answer = (
+    mistake_tests(ex, WRONG)
 )
-def test_a_common_mistake_is_rejected_and_explained(name, answer, says):
-    result = getattr(ex, name).grade(answer)
-    assert result.verdict == "wrong", str(result)
-    assert result.message.startswith("On "), f"the message names no case: {result.message}"
-    assert says in result.message, result.message
-
-
-def test_every_exercise_has_a_wrong_answer():
-    assert set(WRONG) == {k for k, v in vars(ex).items() if isinstance(v, ex.Exercise)}
