@@ -102,18 +102,19 @@ def in_flight(num_workers: int) -> int:
 # timed: they pay for starting the workers and for first calls, which a long training
 # run pays once. Then ``N_REPEATS`` windows are timed with the source alone, and as many
 # with a training step on every batch; their spread shows how far one measurement can
-# be trusted. A window must be long next to what the loader holds in reserve: each
+# be trusted. A window must be longer than what the loader holds in reserve: each
 # worker prepares ``PREFETCH_FACTOR`` batches ahead, and a window that starts with
 # batches already waiting is served partly from that reserve, so it measures how full
 # the queue happened to be rather than how fast the workers make batches, and borrows
 # from or lends to the window before it. A loader with workers is therefore timed in
-# windows of ``BATCHES_PER_REPEAT`` times the batches it keeps in flight
+# windows of ``BATCHES_PER_REPEAT`` times the batches it keeps in flight, so that at
+# most part of a window can come from the reserve
 # (``num_workers * PREFETCH_FACTOR``); without workers nothing is prepared ahead, and a
 # window is ``BATCHES_PER_REPEAT`` batches.
 # :func:`~pytorch_examples.comparison.timing_difference` compares two sources by the
 # difference of their mean rates and its standard error. With so few repeats the
-# threshold is Student's t for the repeats' degrees of freedom, a little above two
-# standard errors (the output prints it as the noise level); a difference within it
+# threshold is Student's t for the repeats' degrees of freedom, above two standard
+# errors (the output prints each as the noise level); a difference within it
 # counts as within noise, not as a win.
 #
 # The timed code runs with ``torch.set_num_threads(TRAINING_THREADS)``, one thread.
@@ -290,9 +291,10 @@ plt.show()
 # Keeping up alone is measured without training running. Fed by a loader with workers,
 # training shares the cores with them, so it can get fewer images per second than from
 # the cache even from a loader that keeps up: the last lines above compare the two for
-# each worker count on this build. A faster training step moves the dashed line to
-# the right: a loader that keeps up with this small CNN on a CPU may fall behind a
-# model trained on a GPU.
+# each worker count on this build. Other load on the machine during the run slows it
+# the same way, and this page cannot tell the two apart. A faster training step moves
+# the dashed line to the right: a loader that keeps up with this small CNN on a CPU may
+# fall behind a model trained on a GPU.
 #
 # The tensor cache sidesteps the question: it decodes every image once, keeps the
 # result in memory, and augments whole batches with a few tensor operations. That

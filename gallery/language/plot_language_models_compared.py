@@ -236,7 +236,7 @@ check(
 # settings and now judge the networks, a small bias in the networks' favour that the
 # test names do not share. The figure shows both losses, without error bars: it ranks
 # nothing by itself. Which gaps are beyond noise is what the paired differences above
-# measured; the GRU's and the transformer's bars, in particular, are a tie.
+# measured; the GRU's and the transformer's validation bars, in particular, are a tie.
 gaps = [t - v for v, t in zip(val, test, strict=True)]
 print(f"test minus validation loss: {', '.join(f'{gap:+.3f}' for gap in gaps)}")
 

@@ -61,7 +61,9 @@ check(
 # ---------------------------
 # A batch of the recurrent network is ``RNN_BATCH_SIZE`` training names drawn at
 # random and padded to the longest of them. Measured over ``N_RANDOM_BATCHES`` such
-# batches, that wastes a larger share of the positions than packed rows do.
+# batches, that wastes a larger share of the positions than packed rows do. (The
+# batches are of training names, as the recurrent network's are; the packed rows are
+# the validation rows built above.)
 lengths = torch.tensor([len(name) + 1 for name in splits.train])
 padded = lengths[torch.randint(len(lengths), (N_RANDOM_BATCHES, RNN_BATCH_SIZE))]
 padded_share = 1 - padded.sum() / (padded.amax(dim=1).sum() * RNN_BATCH_SIZE)
@@ -87,8 +89,8 @@ check(
 print(same_name_causal_mask(name_ids[None])[0, 0, :10, :10].int())
 
 # %%
-# With this mask, attention over the whole packed row gives every name exactly what
-# attention over that name alone gives, whatever the queries, keys and values: here
+# With this mask, attention over the whole packed row gives every name what attention
+# over that name alone gives, up to float rounding, whatever the queries, keys and values: here
 # random ones, through :func:`~torch.nn.functional.scaled_dot_product_attention`, the
 # call the GPT makes.
 queries, keys, values = torch.randn(3, 1, 1, ROW_LENGTH, HEAD_WIDTH)

@@ -219,12 +219,12 @@ print(f"training time: GRU {training_seconds:.1f} s, plain RNN {rnn_seconds:.1f}
 # scaled only by the gate. Right: for the validation names of ``GRADIENT_NAME_LENGTH``
 # letters, the gradient of the loss of the last prediction (the end of the name) with
 # respect to each hidden state, from the trained layer run one step at a time, as a
-# ratio to its size at the last state. These ratios are means over the names, without
-# a standard error, so the page claims a difference only where it is wide: at every
-# state between the first and the last, the plain RNN's ratio is below
-# ``RATIO_MARGIN`` times the GRU's. At state 0, the state after the boundary symbol
-# (the same for every name), the plain RNN's ratio rises again and the two are close;
-# the page does not measure why, and claims nothing there.
+# ratio to its size at the last state: the mean gradient norm over the names at each
+# state, divided by the mean at the last, without a standard error, so the page claims
+# a difference only where it is wide: at every state between the first and the last,
+# the plain RNN's ratio is below ``RATIO_MARGIN`` times the GRU's. At state 0, the state
+# after the boundary symbol (the same for every name), the plain RNN's ratio rises
+# again and the two are close; the page does not measure why, and claims nothing there.
 
 
 def state_gradients(model):

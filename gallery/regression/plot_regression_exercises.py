@@ -95,7 +95,7 @@ ex.largest_stable_learning_rate.check(largest_stable_learning_rate)
 # standard loop <plot_linear_regression_nn>`, without ``DataLoader``. Train ``model``
 # (an ``nn.Linear(1, 1)``; ``x`` and ``y`` have shape ``(n, 1)``) with plain SGD on the
 # mean squared error: each epoch, shuffle the points, then take one step per batch of
-# ``batch_size`` points (the last batch may be smaller). The check records the batches
+# ``batch_size`` points, keeping the last, smaller batch. The check records the batches
 # the model saw with gradients on (an evaluation under ``torch.no_grad()`` is allowed),
 # replays plain SGD on them, and compares the line your run ends with to the replay's.
 

@@ -140,8 +140,8 @@ print("\n".join(f"  {line}" for line in reversed(comment)))
 # file names: it calls only those on an allow-list, which holds torch's functions that
 # rebuild tensors, a few types (``OrderedDict``, ``set``, ``torch.Size``, the dtypes)
 # and what :func:`torch.serialization.add_safe_globals` adds, counted by module above.
-# Those from ``builtins`` are exception classes: ``torch.distributed`` adds them when
-# it is imported, for the reason its source gives in the comment printed above; the
+# Those from ``builtins`` are exception classes, which the ``torch.distributed`` source
+# printed above registers, for the reason its comment gives; the
 # counts depend on which torch modules are imported. ``print`` is not on the list.
 # ``weights_only=True`` has been the default since PyTorch 2.6, as torch's message
 # says; this page passes it anyway, because earlier versions, and the environment

@@ -75,8 +75,8 @@ SCRIPT = train_ddp.__name__  # started as a module: it comes with the installed 
 # so one copy on disk is the whole model. Several ranks writing the same path would
 # race, and with :func:`~pytorch_examples.checkpoints.save_atomically` they would also
 # write the same temporary file (the path plus ``.tmp``), so one rank's rename could
-# move another's half-written file into place; and the same log line from every rank
-# would interleave in the output.
+# move another's half-written file into place; and every log line would appear once
+# per rank.
 #
 # A comm hook, DDP's way to change how gradients are averaged, keeps the usual
 # averaging and only notes DDP's buffers, for the memory count at the end. Code that

@@ -85,7 +85,8 @@ ex.shard_indices.check(shard_indices)
 # beside it, never written over in place, and never be missing, even for a moment. It
 # also makes a save fail halfway over a good checkpoint: that checkpoint must still
 # load, no file but the checkpoint and its backup may be left in the folder, and the
-# error must come out of your function (re-raised, or chained to the one you raise).
+# error must come out of your function: re-raised with ``raise``, or as the cause of
+# your own (``raise NewError(...) from error``).
 
 
 def atomic_save(state: dict, path: Path) -> None:

@@ -277,7 +277,8 @@ check(
 # network, changes nothing: the largest of :math:`x + b` is the largest :math:`x`, plus
 # :math:`b`. Below, the same filters with and without a random bias give the same
 # normalized output, directly and through pooling, up to float32 rounding, within
-# ``TOLERANCE``. The size of that absolute difference has two sources. Each convolution
+# ``TOLERANCE``. The size of that absolute difference comes mainly from roundings of two
+# sizes. Each convolution
 # output plus the bias is rounded to float32 at its own size, an error of up to half
 # the spacing of float32 numbers there, largest at the largest sum, which normalization
 # multiplies by :math:`\gamma/\sigma`. And each normalized output is itself rounded at
@@ -285,8 +286,10 @@ check(
 # normalized output. The output prints the largest sum and its spacing, the largest
 # :math:`\gamma/\sigma`, the largest normalized output and its spacing, and the
 # difference in units of the two errors together (the first spacing times
-# :math:`\gamma/\sigma`, plus the second), at most two. So the convolutions before batch
-# normalization are built with ``bias=False``.
+# :math:`\gamma/\sigma`, plus the second), at most two: subtracting the mean and
+# computing the batch statistics, with and without the bias, add roundings of the same
+# sizes, hence an allowance of two units rather than one. So the convolutions before
+# batch normalization are built with ``bias=False``.
 with_bias = nn.Conv2d(3, N_FILTERS, kernel_size=3, padding=1)
 with torch.no_grad():
     with_bias.weight.copy_(conv.weight)
