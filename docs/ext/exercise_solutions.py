@@ -7,6 +7,7 @@ checks them; the tests and ``tests/site/check_downloads.py`` use the same helper
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import inspect
@@ -41,6 +42,20 @@ def solutions(section: str) -> ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def solution_sources(section: str) -> dict[str, str]:
+    """Return the source of each solution of ``section``, read without importing the file.
+
+    For ``tests/site/check_downloads.py``, which runs where neither torch nor the package
+    is installed; :func:`solution_source` gives the same text from the imported module.
+    """
+    source = (SOLUTIONS_DIR / f"{section}.py").read_text()
+    return {
+        node.name: ast.get_source_segment(source, node)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef)
+    }
 
 
 def exercises(section: str) -> dict[str, object]:

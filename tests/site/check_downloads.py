@@ -24,12 +24,11 @@ pip runs with no index and no configuration file, finding only the saved wheel: 
 other package is already in the environment, so nothing is downloaded. Any failure
 exits non-zero.
 
-Usage: ``python tests/check_downloads.py SITE UV CONSTRAINTS KERNEL_REQUIREMENT...``
+Usage: ``python tests/site/check_downloads.py SITE UV CONSTRAINTS KERNEL_REQUIREMENT...``
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -43,6 +42,11 @@ from pathlib import Path
 from urllib.parse import unquote
 
 CHECKOUT = Path(__file__).resolve().parents[2]
+# Where the solutions live, shared with the docs extension; a stdlib-only module, since
+# this script runs without the package or torch.
+sys.path.insert(0, str(CHECKOUT / "docs" / "ext"))
+import exercise_solutions  # noqa: E402
+
 EXAMPLE = "auto_examples/basics/plot_tensors_numpy"  # fast, and reads no data
 HEADER_COMMAND = re.compile(r"^#\s+(pip install \S+)\s*$", re.M)
 
@@ -166,24 +170,13 @@ with client.setup_kernel():
 """
 
 
-def solution_sources(section: str) -> dict[str, str]:
-    """The source of each solution in ``docs/exercises/<section>.py``, read without importing."""
-    source = (CHECKOUT / "docs" / "exercises" / f"{section}.py").read_text()
-    return {
-        node.name: ast.get_source_segment(source, node)
-        for node in ast.parse(source).body
-        if isinstance(node, ast.FunctionDef)
-    }
-
-
 def check_exercises(site: Path, folder: Path, python: str, env: dict[str, str]) -> list[str]:
     """Run each exercise notebook blank and solved; return the notebooks' names."""
-    sections = sorted(p.stem for p in (CHECKOUT / "docs" / "exercises").glob("[!_]*.py"))
     names = []
-    for section in sections:
+    for section in exercise_solutions.sections():
         page = site / "auto_examples" / section / f"plot_{section}_exercises.html"
         notebook, script = one_link(page, ".ipynb"), one_link(page, ".py")
-        solutions = solution_sources(section)
+        solutions = exercise_solutions.solution_sources(section)
         # Lines the page itself holds (a signature over two lines, a call the task gives)
         # are the learner's starting point, not a leak.
         page_source = (CHECKOUT / "gallery" / section / f"plot_{section}_exercises.py").read_text()
