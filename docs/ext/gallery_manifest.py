@@ -28,16 +28,18 @@ class Page:
         The page's name on the reading paths.
     slow : bool
         It trains for a minute or more, or it reads the results that such pages record:
-        the docs build runs it, the test suite and the notebook check leave it out
-        (``pytest -m slow`` runs it as a test).
+        the docs build runs it as written; the test suite and the notebook check run it
+        only with its small settings, and leave it out if it has none (``pytest -m
+        slow`` then runs it as a test).
     gpu : bool
         It needs a CUDA GPU: it runs only when ``PYTORCH_EXAMPLES_GPU=1`` and CUDA is
         present, and is never run as a notebook.
     small : Mapping or None
-        Settings (top-level constants) that make the page quick, for the test suite,
-        which then runs it once with them and records its claims rather than enforcing
-        them; a slow or GPU page with small settings runs in the test suite too. None:
-        the tests run the page as written (if it is fast), claims enforced.
+        Settings (top-level constants) that make the page quick, for the test suite and
+        the notebook check, which then run it with them and record its claims rather
+        than enforcing them; a slow page with small settings runs in both too, a GPU
+        page in the test suite only. None: both run the page as written (if it is
+        fast), claims enforced.
     """
 
     file: str
@@ -116,7 +118,18 @@ SECTIONS = (
         (
             Page("classification/plot_logistic_regression.py", "logistic regression"),
             Page("classification/plot_argmax_softmax.py", "argmax and softmax"),
-            Page("classification/plot_digits_mlp.py", "handwritten digits with an MLP"),
+            Page(
+                "classification/plot_digits_mlp.py",
+                "handwritten digits with an MLP",
+                # Fewer, larger batches at a higher rate and a short patience: both models
+                # still stop early, after tens of epochs rather than a hundred or more.
+                small={
+                    "HIDDEN_UNITS": 16,
+                    "PATIENCE": 3,
+                    "BATCH_SIZE": 256,
+                    "LEARNING_RATE": 0.1,
+                },
+            ),
             Page("classification/plot_classification_exercises.py", "exercises"),
         ),
     ),
@@ -176,6 +189,54 @@ SECTIONS = (
             ),
             Page("language/plot_language_models_compared.py", "the models compared", slow=True),
             Page("language/plot_language_exercises.py", "exercises"),
+        ),
+    ),
+    Section(
+        "text",
+        "Real text",
+        None,
+        (
+            Page(
+                "text/plot_surname_classifier.py",
+                "which language is this surname?",
+                small={"N_EPOCHS": 2, "N_TIMED_NAMES": 64, "N_TIMING_REPEATS": 2},
+            ),
+            Page(
+                "text/plot_unbalanced_classes.py",
+                "accuracy on unbalanced classes",
+                small={"N_EPOCHS": 1},
+            ),
+            Page(
+                "text/plot_class_weights.py",
+                "class weights or balanced sampling",
+                small={"N_EPOCHS": 1, "N_BOOTSTRAP": 20},
+            ),
+            Page(
+                "text/plot_shakespeare_gpt.py",
+                "a GPT on Shakespeare",
+                slow=True,
+                small={
+                    "WIDTH": 16,
+                    "N_LAYERS": 1,
+                    "N_STEPS": 20,
+                    "WARMUP_STEPS": 5,
+                    "EVAL_EVERY": 10,
+                    "N_SAMPLED": 20,
+                },
+            ),
+            Page(
+                "text/plot_byte_pair_encoding.py",
+                "byte-pair encoding",
+                small={
+                    "N_MERGES": 64,
+                    "MERGE_COUNTS": (0, 16, 64),
+                    "WIDTH": 16,
+                    "N_HEADS": 2,
+                    "N_LAYERS": 1,
+                    "N_STEPS": 20,
+                    "EVAL_EVERY": 10,
+                },
+            ),
         ),
     ),
     Section(

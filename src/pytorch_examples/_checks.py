@@ -90,3 +90,28 @@ def check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor)
             f"{name_a} and {name_b} must have the same shape, got "
             f"{tuple(a.shape)} and {tuple(b.shape)}"
         )
+
+
+def check_split_fractions(fractions: tuple[float, ...]) -> tuple[float, float, float]:
+    """Return ``fractions`` if they are three positive shares summing to 1, else raise.
+
+    Parameters
+    ----------
+    fractions : tuple of float
+        Shares of training, validation and test.
+
+    Returns
+    -------
+    tuple of three floats
+        ``fractions`` itself.
+
+    Raises
+    ------
+    ValueError
+        If there are not three, one is not positive, or they do not sum to 1.
+    """
+    if len(fractions) != 3 or any(f <= 0 for f in fractions):
+        raise ValueError(f"fractions must be three positive numbers, got {fractions!r}")
+    if abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(f"fractions must sum to 1, got {fractions!r} (sum {sum(fractions)})")
+    return fractions

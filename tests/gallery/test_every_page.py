@@ -2,7 +2,8 @@
 
 Each page runs once in this session (the ``gallery_page`` fixture keeps the run for the
 page's own tests in ``tests/gallery/<section>/``). The docs build runs every page as
-written, and ``nox -s notebooks`` runs the fast ones again as downloaded notebooks.
+written, and ``nox -s notebooks`` runs them again as downloaded notebooks: with their
+small settings where they have them, fast ones without as written.
 """
 
 from __future__ import annotations

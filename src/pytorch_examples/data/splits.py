@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from pytorch_examples._checks import check_positive_int
+from pytorch_examples._checks import check_positive_int, check_split_fractions
 
 __all__ = ["split_indices"]
 
@@ -40,10 +40,7 @@ def split_indices(
         empty.
     """
     n = check_positive_int("n", n)
-    if len(fractions) != 3 or any(f <= 0 for f in fractions):
-        raise ValueError(f"fractions must be three positive numbers, got {fractions!r}")
-    if abs(sum(fractions) - 1) > 1e-9:
-        raise ValueError(f"fractions must sum to 1, got {fractions!r} (sum {sum(fractions)})")
+    check_split_fractions(fractions)
     n_train, n_val = int(fractions[0] * n), int(fractions[1] * n)
     if min(n_train, n_val, n - n_train - n_val) == 0:
         raise ValueError(f"{n} items are too few to split by {fractions!r}: a part is empty")

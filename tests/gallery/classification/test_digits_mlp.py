@@ -6,16 +6,18 @@ import math
 
 import pytest
 
+from gallery_manifest import PAGES
 from pages import GALLERY, run_page
 from pytorch_examples.claims import ClaimError
 from pytorch_examples.evaluation import evaluate
 
 DIGITS = GALLERY / "classification" / "plot_digits_mlp.py"
+SMALL = next(page.small for page in PAGES if page.path == DIGITS)
 
 
 @pytest.fixture(scope="module")
 def digits(gallery_page):
-    # The page as written: its early stopping decides how long each model trains.
+    # With the small settings, early stopping still decides how long each model trains.
     return gallery_page("classification/plot_digits_mlp.py")
 
 
@@ -50,11 +52,16 @@ def test_digits_comparison_is_of_the_best_epochs_on_validation(digits):
     assert digits["accuracy_gap"].difference == pytest.approx(accuracy_gap, abs=1e-6)
 
 
-def test_digits_page_refuses_a_budget_that_stops_training_at_the_limit():
-    # The page's first check must be able to fail: with the old fixed budget of 40
-    # epochs, training ends at the limit rather than where validation stops improving.
+def test_digits_page_refuses_a_budget_that_stops_training_at_the_limit(digits):
+    # The page's first check must be able to fail: with a budget one epoch longer than
+    # the first model to stop needed, that model still stops early but the other ends at
+    # the limit rather than where its validation loss stopped improving. The small
+    # settings keep the run short; run_page enforces the claims.
+    epochs = [len(history["train loss"]) for history in digits["histories"].values()]
+    budget = min(epochs) + 1
+    assert budget < max(epochs)
     with pytest.raises(ClaimError, match="stopped improving, before the limit"):
-        run_page(DIGITS, MAX_EPOCHS=40)
+        run_page(DIGITS, **SMALL, MAX_EPOCHS=budget)
 
 
 def test_digits_recipe_is_retrained_for_the_chosen_epochs_on_training_and_validation(digits):

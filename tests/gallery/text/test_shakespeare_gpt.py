@@ -1,0 +1,111 @@
+"""The Shakespeare GPT page, run small: its blocks, its model's causality, its scores."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+PAGE = "text/plot_shakespeare_gpt.py"
+
+
+@pytest.fixture(scope="module")
+def gpt(gallery_page):
+    return gallery_page(PAGE)
+
+
+def test_random_blocks_are_stretches_of_the_training_text_and_targets_the_next(gpt):
+    generator = torch.Generator().manual_seed(0)
+    inputs, targets = gpt["random_blocks"](gpt["train_ids"], 50, generator)
+    text = gpt["splits"].train
+    assert inputs.shape == targets.shape == (50, gpt["BLOCK_SIZE"])
+    for row_inputs, row_targets in zip(inputs, targets, strict=True):
+        written = gpt["decode"](row_inputs.tolist()) + gpt["decode"](row_targets[-1:].tolist())
+        assert written in text
+        assert torch.equal(row_inputs[1:], row_targets[:-1])
+
+
+def test_consecutive_blocks_read_the_part_once_in_order(gpt):
+    ids = gpt["val_ids"]
+    inputs, targets = gpt["val_blocks"]
+    covered = inputs.numel()
+    assert len(ids) - gpt["BLOCK_SIZE"] <= covered < len(ids)
+    assert torch.equal(inputs.flatten(), ids[:covered])
+    assert torch.equal(targets.flatten(), ids[1 : covered + 1])
+
+
+def test_the_text_round_trips_through_the_vocabulary(gpt):
+    text = gpt["splits"].val[:2000]
+    assert gpt["decode"](gpt["encode"](text).tolist()) == text
+
+
+def test_the_model_is_causal_and_reads_any_length_up_to_its_block(gpt):
+    model = gpt["model"].eval()
+    tokens = gpt["encode"](gpt["splits"].val[: gpt["BLOCK_SIZE"]])[None]
+    changed = tokens.clone()
+    changed[0, -1] = (changed[0, -1] + 1) % len(gpt["symbols"])
+    with torch.no_grad():
+        logits, changed_logits = model(tokens), model(changed)
+        prefix_logits = model(tokens[:, :10])
+    assert torch.equal(logits[0, :-1], changed_logits[0, :-1])
+    assert not torch.equal(logits[0, -1], changed_logits[0, -1])
+    torch.testing.assert_close(prefix_logits[0], logits[0, :10])
+
+
+def test_block_losses_average_the_loss_of_every_character(gpt):
+    model, (inputs, targets) = gpt["model"], gpt["test_blocks"]
+    with torch.no_grad():
+        log_probs = model.eval()(inputs[:5]).log_softmax(dim=-1)
+    by_hand = [
+        -sum(log_probs[b, t, targets[b, t]].item() for t in range(inputs.shape[1]))
+        / inputs.shape[1]
+        for b in range(5)
+    ]
+    torch.testing.assert_close(
+        gpt["block_losses"](model, (inputs[:5], targets[:5])),
+        torch.tensor(by_hand),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_the_learning_rate_warms_up_then_falls_along_a_cosine_to_its_floor(gpt):
+    share, warmup, n_steps = gpt["rate_share"], gpt["WARMUP_STEPS"], gpt["N_STEPS"]
+    shares = [share(step) for step in range(n_steps)]
+    assert shares[0] == pytest.approx(1 / warmup)
+    assert shares[warmup - 1] == pytest.approx(1.0)
+    assert shares[-1] == pytest.approx(gpt["MIN_LEARNING_RATE_SHARE"])
+    after = shares[warmup:]
+    assert all(a >= b for a, b in itertools.pairwise(after))
+    # Halfway through the decay, a cosine is halfway between peak and floor.
+    middle = warmup + (n_steps - 1 - warmup) / 2
+    if middle == int(middle):
+        floor = gpt["MIN_LEARNING_RATE_SHARE"]
+        assert share(int(middle)) == pytest.approx((1 + floor) / 2)
+
+
+def test_the_standard_error_groups_consecutive_blocks(gpt):
+    error, chunk = gpt["standard_error"], gpt["CHUNK_BLOCKS"]
+    # Blocks alike within a chunk and different between chunks: the spread between
+    # chunk means is all there is, and treating blocks as independent would understate it.
+    values = torch.arange(8.0).repeat_interleave(chunk)
+    chunk_means = torch.arange(8.0)
+    expected = chunk_means.std().item() / 8**0.5
+    assert error(values) == pytest.approx(expected)
+    assert error(values) > values.std().item() / len(values) ** 0.5
+
+
+def test_validation_chose_the_rate_and_the_chosen_model_learned(gpt):
+    scores = {
+        rate: gpt["block_losses"](model, gpt["val_blocks"]).mean().item()
+        for rate, (model, _, _) in gpt["runs"].items()
+    }
+    assert set(scores) == set(gpt["LEARNING_RATES"])
+    best, runner_up = sorted(scores, key=scores.get)[:2]
+    chosen = gpt["learning_rate"]
+    assert gpt["model"] is gpt["runs"][chosen][0]
+    # The lowest loss wins, unless the two best are within noise: then the lower rate.
+    assert chosen == (min(best, runner_up) if gpt["difference"].within_noise() else best)
+    uniform = torch.log(torch.tensor(float(len(gpt["symbols"])))).item()
+    assert gpt["val_loss"] < uniform
