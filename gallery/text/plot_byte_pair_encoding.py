@@ -317,10 +317,11 @@ plt.show()
 # characters read. At equal steps of ``ROWS`` x ``BLOCK`` tokens its loss per character
 # is lower, beyond the noise in groups of either size. Having read fewer characters
 # (its point just left of the dotted line, the character model's total) it is still
-# lower beyond the noise, by less (74 % of that gap), part-way through a learning-rate
-# schedule the character model has finished. Other things differ: a BPE block holds
-# more characters of context (137.8 against ``BLOCK``), and its embedding and output
-# layers are larger, as is its computation per token. This does not separate them, nor
+# lower beyond the noise, by less (its share of that gap is printed), part-way
+# through a learning-rate schedule the character model has finished. Other things
+# differ: a BPE block holds more characters of context (137.8 against ``BLOCK``), and
+# its embedding and output layers are larger, as is its computation per token. This
+# does not separate them, nor
 # tell what larger models trained longer would do; the standard error covers the
 # validation text, not another seed. Scoring only the BPE encoding of a text can only
 # count against BPE, which gives some probability to other token sequences that spell
