@@ -306,7 +306,7 @@ check(falling, "both validation curves fall at every evaluation")
 
 for label, curve in curves.items():
     plt.plot([read / 1e6 for read in curve], means[label], marker="o", label=label)
-plt.axvline(char_read / 1e6, color="gray", linestyle=":")
+plt.axvline(char_read / 1e6, color="gray", linestyle=":", label="what the character model read")
 plt.gca().set(xlabel="training characters read (millions)", ylabel="nats per character")
 plt.title(f"validation loss, evaluated every {EVAL_EVERY} steps")
 plt.legend()

@@ -91,9 +91,10 @@ check(
 # %%
 # Almost every Scottish name is also an English one: this data cannot tell Scottish
 # from English. A model trains on both pairs of such a name; in scoring, a guess is
-# right if it is **any** of the name's languages. Scoring each pair alone would count
-# every guess for such a name wrong once, and would reward swapping between a name's
-# labels. Both pages of this section score this way.
+# right if it is **any** of the name's languages. Scoring each pair alone would cap
+# every name with two languages at half right, whatever the model guesses. The next
+# two pages score the same way, pair by pair, crediting a guess of any of the name's
+# languages to the pair's own.
 #
 # The alphabet comes from the training names
 # ------------------------------------------
@@ -267,9 +268,9 @@ check(epoch_gap.a_higher(), "an epoch of the GRU takes longer than one of the CN
 
 # %%
 # The two models tie, and the convolution trains faster, so it is kept: the next page,
-# :doc:`plot_unbalanced_classes`, retrains it. No test name is read here: the section
-# scores its test set once, at the end of :doc:`plot_class_weights`, with the model its
-# validation comparison chooses, so that no choice on any page sees the test set.
+# :doc:`plot_unbalanced_classes`, retrains it. No test name is read here: the surname
+# test set is scored once, at the end of :doc:`plot_class_weights`, with the model its
+# validation comparison chooses, so that no choice on any page sees it.
 #
 # One name at a time against batches
 # ----------------------------------
