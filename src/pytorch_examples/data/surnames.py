@@ -23,6 +23,7 @@ from pathlib import Path
 import pooch
 import torch
 
+from pytorch_examples._checks import check_split_fractions
 from pytorch_examples.data.download import DATA_ENV_VAR, DataUnavailableError, data_dir
 
 SURNAMES_URL = "https://download.pytorch.org/tutorial/data.zip"
@@ -250,10 +251,7 @@ def split_surnames(
         If the fractions are not three positive shares summing to 1, or there are no
         pairs.
     """
-    if len(fractions) != 3 or any(f <= 0 for f in fractions):
-        raise ValueError(f"fractions must be three positive numbers, got {fractions!r}")
-    if abs(sum(fractions) - 1) > 1e-9:
-        raise ValueError(f"fractions must sum to 1, got {fractions!r} (sum {sum(fractions)})")
+    check_split_fractions(fractions)
     languages_of: dict[str, set[str]] = defaultdict(set)
     for name, language in set(pairs):
         languages_of[name].add(language)
