@@ -51,7 +51,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pytorch_examples.claims import check
-from pytorch_examples.comparison import paired_difference
+from pytorch_examples.comparison import mean_standard_error, paired_difference
 from pytorch_examples.data.shakespeare import load_shakespeare, split_by_position
 from pytorch_examples.evaluation import eval_mode
 
@@ -182,9 +182,8 @@ def block_losses(model, blocks):
 
 def standard_error(block_values):
     """Standard error of a mean over consecutive blocks, taken over chunks of blocks."""
-    chunks, mean = block_values.split(CHUNK_BLOCKS), block_values.mean()
-    spread = sum((len(c) / len(block_values)) ** 2 * (c.mean() - mean) ** 2 for c in chunks)
-    return math.sqrt(len(chunks) / (len(chunks) - 1) * spread.item())
+    chunks = torch.arange(len(block_values)) // CHUNK_BLOCKS
+    return mean_standard_error(block_values, groups=chunks)
 
 
 # %%

@@ -12,6 +12,8 @@ functions and prints it with that error:
   classifiers disagree on move it.
 - :func:`subset_contrast`: whether one model's gain over another is larger on one
   part of the examples than on the rest.
+- :func:`mean_standard_error`: the standard error of one mean, such as a validation
+  loss, with the same grouping.
 - :func:`timing_difference`: two sets of repeated timings, which are not paired. Its
   standard error combines the spread of each set (Welch's).
 
@@ -45,6 +47,7 @@ __all__ = [
     "NOISE_LEVEL",
     "Difference",
     "accuracy_difference",
+    "mean_standard_error",
     "paired_difference",
     "subset_contrast",
     "timing_difference",
@@ -190,6 +193,39 @@ def _paired(scores_a: object, scores_b: object) -> torch.Tensor:
     if a.numel() < 2:
         raise ValueError(f"need at least two paired scores, got {a.numel()}")
     return a - b
+
+
+def mean_standard_error(values: object, *, groups: object | None = None) -> float:
+    """Return the standard error of the mean of ``values``.
+
+    Used by :doc:`/auto_examples/text/plot_shakespeare_gpt` for the loss over
+    consecutive blocks of text, grouped into chunks.
+
+    Parameters
+    ----------
+    values : tensor or array-like
+        One value per example, at least two, all finite.
+    groups : tensor or array-like, optional
+        One label per example; examples with the same label are correlated, and the
+        standard error counts each group once, as in :func:`paired_difference`.
+
+    Returns
+    -------
+    float
+        Without ``groups``, the standard deviation of the values over the square root
+        of their count.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than two values or groups, a value is not finite, or
+        ``groups`` does not label every value.
+    """
+    tensor = _as_float_vector("values", values)
+    if tensor.numel() < 2:
+        raise ValueError(f"need at least two values, got {tensor.numel()}")
+    influence = (tensor - tensor.mean()) / tensor.numel()
+    return _standard_error(influence, groups)[0]
 
 
 def paired_difference(

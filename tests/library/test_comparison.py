@@ -8,6 +8,7 @@ from pytorch_examples.comparison import (
     NOISE_LEVEL,
     Difference,
     accuracy_difference,
+    mean_standard_error,
     paired_difference,
     subset_contrast,
     timing_difference,
@@ -143,3 +144,16 @@ def test_few_repeats_raise_the_threshold_to_students_t():
     assert "noise level" in result.describe("fast", "slow")
     many = paired_difference(torch.arange(1000.0), torch.arange(1000.0).flip(0))
     assert many.threshold == pytest.approx(NOISE_LEVEL, abs=0.01)
+
+
+def test_the_standard_error_of_a_mean_is_s_over_root_n_and_counts_groups_once():
+    values = torch.tensor([1.0, 2.0, 4.0, 7.0, 11.0, 16.0])
+    plain = mean_standard_error(values)
+    assert plain == pytest.approx(values.std().item() / len(values) ** 0.5)
+    # Equal values inside each group: only the three group means vary.
+    grouped = torch.tensor([1.0, 1.0, 5.0, 5.0, 12.0, 12.0])
+    means = torch.tensor([1.0, 5.0, 12.0])
+    expected = means.std().item() / 3**0.5
+    assert mean_standard_error(grouped, groups=[0, 0, 1, 1, 2, 2]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="at least two"):
+        mean_standard_error([3.0])

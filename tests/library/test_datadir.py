@@ -1,28 +1,13 @@
 import hashlib
-from pathlib import Path
 
 import pytest
-import requests
 
+from fakes import FakeDownloader
 from pytorch_examples.data import download as datadir
 
 PAYLOAD = b"ava\nemma\nolivia\n"
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 URL = "https://example.invalid/names.txt"
-
-
-class FakeDownloader:
-    """Stands in for the network: writes a payload, or fails like an offline machine."""
-
-    def __init__(self, payload: bytes | None):
-        self.payload = payload
-        self.calls = 0
-
-    def __call__(self, url, output_file, pooch, check_only=False):
-        self.calls += 1
-        if self.payload is None:
-            raise requests.exceptions.ConnectionError(f"no network to reach {url}")
-        Path(output_file).write_bytes(self.payload)
 
 
 def test_data_dir_follows_the_environment(monkeypatch, tmp_path):

@@ -6,9 +6,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import requests
 import torch
 
+from fakes import FakeDownloader
 from pytorch_examples.data import surnames
 from pytorch_examples.data.download import DATA_ENV_VAR, DataUnavailableError
 from pytorch_examples.data.surnames import (
@@ -37,20 +37,6 @@ def make_zip(contents):
         for language, payload in contents.items():
             archive.writestr(f"data/names/{language}.txt", payload)
     return buffer.getvalue()
-
-
-class FakeDownloader:
-    """Stands in for the network: writes the zip, or fails like an offline machine."""
-
-    def __init__(self, payload):
-        self.payload = payload
-        self.calls = 0
-
-    def __call__(self, url, output_file, pooch, check_only=False):
-        self.calls += 1
-        if self.payload is None:
-            raise requests.exceptions.ConnectionError(f"no network to reach {url}")
-        Path(output_file).write_bytes(self.payload)
 
 
 @pytest.fixture(autouse=True)
