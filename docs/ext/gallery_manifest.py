@@ -218,9 +218,8 @@ SECTIONS = (
                 small={
                     "WIDTH": 16,
                     "N_LAYERS": 1,
-                    "N_STEPS": 20,
-                    "WARMUP_STEPS": 5,
-                    "EVAL_EVERY": 10,
+                    "BLOCKS_READ": 320,
+                    "N_EVALS": 2,
                     "N_SAMPLED": 20,
                 },
             ),
@@ -321,6 +320,61 @@ SECTIONS = (
             Page("scale/plot_distributed_data_parallel.py", "DistributedDataParallel"),
             Page("scale/plot_fsdp.py", "sharding a model with FSDP"),
             Page("scale/plot_scale_exercises.py", "exercises"),
+        ),
+    ),
+    Section(
+        "practice",
+        "Fine-tune, diagnose, ship",
+        None,
+        (
+            Page(
+                "practice/plot_fine_tuning.py",
+                "fine-tuning a pretrained network",
+                slow=True,
+                small={
+                    "N_SOURCE_PER_CLASS": 100,
+                    "N_TARGET_PER_CLASS": 10,
+                    "N_VAL_PER_CLASS": 20,
+                    "WIDTHS": (8, 8, 16),
+                    "PRETRAIN_EPOCHS": 1,
+                    "PRETRAIN_BATCH_SIZE": 50,
+                    "TARGET_EPOCHS": 2,
+                    "TARGET_BATCH_SIZE": 10,
+                    "EVAL_EVERY": 1,
+                },
+            ),
+            Page(
+                "practice/plot_low_rank_adapters.py",
+                "low-rank adapters (LoRA)",
+                slow=True,  # it reads what plot_fine_tuning.py saves
+                small={"N_START_IMAGES": 16},  # with the fine-tuning page's small run
+            ),
+            Page(
+                "practice/plot_training_diagnostics.py",
+                "why is my training not working?",
+                small={"WIDTH": 32, "N_STEPS": 40},
+            ),
+            Page(
+                "practice/plot_learning_rate_range_test.py",
+                "a learning-rate range test and a checklist",
+                small={"WIDTH": 32, "RANGE_STEPS": 50, "N_STEPS": 60},
+            ),
+            Page(
+                "practice/plot_fast_and_shippable.py",
+                "fast: where the time goes, profiler and compile",
+                small={"N_EPOCHS": 3, "LARGE_BATCH": 256, "PROFILED_CALLS": (3, 2)},
+            ),
+            Page(
+                "practice/plot_export_and_quantize.py",
+                "shippable: export, ONNX Runtime, int8, timed",
+                small={
+                    "N_EPOCHS": 3,
+                    "LARGE_BATCH": 256,
+                    "N_REPEATS": 3,
+                    "CALLS_AT_BATCH_1": 5,
+                    "CALLS_AT_LARGE_BATCH": 2,
+                },
+            ),
         ),
     ),
 )

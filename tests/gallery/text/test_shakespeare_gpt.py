@@ -70,9 +70,12 @@ def test_block_losses_average_the_loss_of_every_character(gpt):
     )
 
 
-def test_the_learning_rate_warms_up_then_falls_along_a_cosine_to_its_floor(gpt):
-    share, warmup, n_steps = gpt["rate_share"], gpt["WARMUP_STEPS"], gpt["N_STEPS"]
-    shares = [share(step) for step in range(n_steps)]
+@pytest.mark.parametrize("batch_size_name", ["BATCH_SIZE", "largest"])
+def test_the_learning_rate_warms_up_then_falls_along_a_cosine_to_its_floor(gpt, batch_size_name):
+    batch_size = gpt["BATCH_SIZE"] if batch_size_name == "BATCH_SIZE" else max(gpt["BATCH_SIZES"])
+    n_steps = gpt["BLOCKS_READ"] // batch_size
+    warmup = max(1, round(gpt["WARMUP_SHARE"] * n_steps))
+    shares = [gpt["rate_share"](step, n_steps) for step in range(n_steps)]
     assert shares[0] == pytest.approx(1 / warmup)
     assert shares[warmup - 1] == pytest.approx(1.0)
     assert shares[-1] == pytest.approx(gpt["MIN_LEARNING_RATE_SHARE"])
@@ -82,7 +85,7 @@ def test_the_learning_rate_warms_up_then_falls_along_a_cosine_to_its_floor(gpt):
     middle = warmup + (n_steps - 1 - warmup) / 2
     if middle == int(middle):
         floor = gpt["MIN_LEARNING_RATE_SHARE"]
-        assert share(int(middle)) == pytest.approx((1 + floor) / 2)
+        assert gpt["rate_share"](int(middle), n_steps) == pytest.approx((1 + floor) / 2)
 
 
 def test_the_standard_error_groups_consecutive_blocks(gpt):
@@ -96,16 +99,35 @@ def test_the_standard_error_groups_consecutive_blocks(gpt):
     assert error(values) > values.std().item() / len(values) ** 0.5
 
 
-def test_validation_chose_the_rate_and_the_chosen_model_learned(gpt):
+def chosen_by_rule(gpt, runs, difference, tie_break):
     scores = {
-        rate: gpt["block_losses"](model, gpt["val_blocks"]).mean().item()
-        for rate, (model, _, _) in gpt["runs"].items()
+        setting: gpt["block_losses"](model, gpt["val_blocks"]).mean().item()
+        for setting, (model, _, _) in runs.items()
     }
-    assert set(scores) == set(gpt["LEARNING_RATES"])
     best, runner_up = sorted(scores, key=scores.get)[:2]
-    chosen = gpt["learning_rate"]
-    assert gpt["model"] is gpt["runs"][chosen][0]
-    # The lowest loss wins, unless the two best are within noise: then the lower rate.
-    assert chosen == (min(best, runner_up) if gpt["difference"].within_noise() else best)
+    return min(best, runner_up, key=tie_break) if difference.within_noise() else best
+
+
+def test_validation_chose_the_rate_then_the_batch_size_and_the_chosen_model_learned(gpt):
+    rate_runs, batch_runs = gpt["rate_runs"], gpt["batch_runs"]
+    assert set(rate_runs) == set(gpt["LEARNING_RATES"])
+    assert set(batch_runs) == set(gpt["BATCH_SIZES"])
+    # The lowest loss wins, unless the two best are within noise: then the lower rate,
+    # and the batch size nearer (in ratio) to the one the rate was chosen at.
+    rate = chosen_by_rule(gpt, rate_runs, gpt["difference"], lambda rate: rate)
+    assert gpt["learning_rate"] == rate
+    searched_at = gpt["BATCH_SIZE"]
+    size = chosen_by_rule(
+        gpt,
+        batch_runs,
+        gpt["batch_difference"],
+        lambda s: max(s, searched_at) / min(s, searched_at),
+    )
+    assert gpt["batch_size"] == size
+    assert gpt["model"] is batch_runs[size][0]
+    # Every batch size ran at the chosen rate, and each run read the same blocks.
+    assert batch_runs[gpt["BATCH_SIZE"]] is rate_runs[rate]
+    for run_size, (_, _, curve) in batch_runs.items():
+        assert curve[-1][0] == gpt["BLOCKS_READ"] // run_size * run_size
     uniform = torch.log(torch.tensor(float(len(gpt["symbols"])))).item()
     assert gpt["val_loss"] < uniform
