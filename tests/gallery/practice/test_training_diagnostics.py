@@ -1,0 +1,85 @@
+"""The diagnostics page: its hooks against a manual pass, their removal, the derived scale."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@pytest.fixture(scope="module")
+def page(gallery_page):
+    return gallery_page("practice/plot_training_diagnostics.py")
+
+
+def manual_statistics(model, x, y):
+    """Activation and gradient RMS after each ReLU, from a pass written out by hand."""
+    activations, h = [], x
+    for module in model:
+        h = module(h)
+        if isinstance(module, nn.ReLU):
+            h.retain_grad()
+            activations.append(h)
+    F.cross_entropy(h, y).backward()
+    rms = [a.detach().pow(2).mean().sqrt().item() for a in activations]
+    grad_rms = [a.grad.pow(2).mean().sqrt().item() for a in activations]
+    dead = [(a == 0).all(dim=0).float().mean().item() for a in activations]
+    return rms, grad_rms, dead
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_the_hooks_record_what_a_manual_pass_computes(page, batch_norm):
+    data = page["data"]
+    x, y = data.train_x[:64], data.train_y[:64]
+    torch.manual_seed(3)
+    model = page["make_mlp"]("default", batch_norm)
+    statistics = page["LayerStatistics"](model)
+    F.cross_entropy(model(x), y).backward()
+    statistics.remove()
+    rms, grad_rms, dead = manual_statistics(model, x, y)
+    assert len(rms) == page["DEPTH"]
+    assert [layer[0] for layer in statistics.activation_rms] == pytest.approx(rms, rel=1e-5)
+    assert [layer[0] for layer in statistics.gradient_rms] == pytest.approx(grad_rms, rel=1e-4)
+    assert [layer[0] for layer in statistics.dead_fraction] == pytest.approx(dead)
+    assert all(len(layer) == 1 for layer in statistics.gradient_rms)  # one pass, one record
+
+
+def test_removing_the_hooks_leaves_no_hook_on_any_module(page):
+    model = page["make_mlp"]("He")
+    statistics = page["LayerStatistics"](model)
+    hooked = [m for m in model.modules() if m._forward_hooks or m._backward_hooks]
+    assert len(hooked) == page["DEPTH"]
+    statistics.remove()
+    assert not [m for m in model.modules() if m._forward_hooks or m._backward_hooks]
+    F.cross_entropy(model(page["data"].val_x), page["data"].val_y).backward()
+    assert all(layer == [] for layer in statistics.activation_rms + statistics.gradient_rms)
+
+
+@pytest.mark.parametrize("init", ["default", "He", "2 x He"])
+def test_the_derived_scale_is_the_average_over_many_networks(page, init):
+    # The recursion is exact for the mean square averaged over random weights (the
+    # weights are symmetric and independent of each layer's input), so the average over
+    # many draws converges to it, layer by layer; a missing 1/2 would be off by 2**layer.
+    x = page["data"].train_x[:256]
+    n_draws, depth = 300, page["DEPTH"]
+    torch.manual_seed(0)
+    mean_square = torch.zeros(depth, dtype=torch.float64)
+    with torch.no_grad():
+        for _ in range(n_draws):
+            model, layer, h = page["make_mlp"](init), 0, x
+            for module in model:
+                h = module(h)
+                if isinstance(module, nn.ReLU):
+                    mean_square[layer] += h.pow(2).mean().item() / n_draws
+                    layer += 1
+    derived = torch.tensor(page["derived_rms"](init), dtype=torch.float64) ** 2
+    torch.testing.assert_close(mean_square, derived, rtol=0.15, atol=0)
+
+
+def test_every_training_run_recorded_each_step_and_layer(page):
+    for name, (_, statistics) in page["trained"].items():
+        assert len(page["losses"][name]) == page["N_STEPS"]
+        assert len(page["update_ratios"][name]) == page["N_STEPS"]
+        for records in (statistics.activation_rms, statistics.gradient_rms):
+            assert [len(layer) for layer in records] == [page["N_STEPS"]] * page["DEPTH"]
