@@ -357,7 +357,7 @@ SECTIONS = (
             Page(
                 "practice/plot_learning_rate_range_test.py",
                 "a learning-rate range test and a checklist",
-                small={"WIDTH": 32, "RANGE_STEPS": 50, "N_STEPS": 60},
+                small={"WIDTH": 32, "RANGE_STEPS": 50, "N_STEPS": 60, "RECORD_EVERY": 5},
             ),
             Page(
                 "practice/plot_fast_and_shippable.py",

@@ -89,18 +89,16 @@ large_batch = large_batch[:LARGE_BATCH]
 # %%
 # Compile, export, ONNX
 # ---------------------
-# The model is compiled as on the previous page. The first call at each new input
-# shape compiles; later calls reuse the code. A cache of compiled code, on disk or
-# from an earlier compilation in the same process, can make a first call shorter.
+# The model is compiled as on the previous page: the first call compiles code for
+# batch 1, and the first call at another batch size compiles once more with the batch
+# dimension symbolic, code guarded to accept any batch size of two or more. (What the
+# first call costs is measured on the previous page, in a fresh process: here the
+# code may already be in a cache, on disk or from the previous page in the site's
+# build.)
 compiled = torch.compile(model)
-first_call = {}
 with torch.inference_mode():
     for images in (one_image, large_batch):
-        started = time.perf_counter()
         compiled(images)
-        first_call[len(images)] = time.perf_counter() - started
-for size, seconds in first_call.items():
-    print(f"first call of the compiled model at batch {size}: {seconds:.2f} s")
 
 # %%
 # :func:`torch.export.export` captures the forward pass once, ahead of time, as an
@@ -164,54 +162,73 @@ runtimes = {
 # -------------
 # Every runtime scores the validation images, all at once (a batch size the export
 # never saw) and one at a time. Dynamic quantization picks its activation scale from
-# the whole batch, so an image's int8 logits depend on the images beside it.
+# the whole batch, so an image's int8 logits depend on the images beside it. The
+# largest logit gives the tolerance a scale.
 with torch.inference_mode():
     reference = model(data.val_x)
     together = {name: run(data.val_x) for name, run in runtimes.items()}
     alone = {
         name: torch.cat([run(x) for x in data.val_x.split(1)]) for name, run in runtimes.items()
     }
-predictions = {name: logits.argmax(dim=1) for name, logits in together.items()}
-changed = {name: int((p != reference.argmax(dim=1)).sum()) for name, p in predictions.items()}
-agreement = {  # the largest difference from eager's logits, all at once and one at a time
-    name: [(logits[name] - reference).abs().max().item() for logits in (together, alone)]
-    for name in runtimes
-}
-accuracy = {name: (p == data.val_y).float().mean().item() for name, p in predictions.items()}
-rows = [[name, *agreement[name], changed[name], accuracy[name]] for name in runtimes]
-header = ["runtime", "max |Δ| together", "max |Δ| alone", "predictions changed", "accuracy"]
-print(f"logits against eager on {len(data.val_y)} validation images, tolerance {TOLERANCE:g}")
-print(format_table(header, rows, digits=6))
+print(f"largest |logit| from eager: {reference.abs().max().item():.1f}")
+eager_predicted = reference.argmax(dim=1)
+agreement, predictions, rows = {}, {}, []  # the largest difference from eager's logits
+for name in runtimes:
+    agreement[name] = [
+        (logits[name] - reference).abs().max().item() for logits in (together, alone)
+    ]
+    predictions[name] = [logits[name].argmax(dim=1) for logits in (together, alone)]
+    changed = [int((p != eager_predicted).sum()) for p in predictions[name]]
+    accuracy = [(p == data.val_y).float().mean().item() for p in predictions[name]]
+    rows.append([name, *(f"{d:.1e}" for d in agreement[name]), *changed, *accuracy])
+header = ["runtime", "max |Δ|, together", "alone", "changed, together", "alone"]
+print(f"logits against eager on {len(data.val_y)} validation images, tolerance {TOLERANCE:g};")
+print("changed: predictions that differ from eager's all at once")
+print(format_table([*header, "accuracy, together", "alone"], rows, digits=6))
 check(
     all(max(agreement[name]) <= TOLERANCE for name in ("compiled", "exported", "ONNX Runtime")),
     "the compiled, exported and ONNX Runtime models give eager's logits within the tolerance",
 )
-int8_cost = accuracy_difference(predictions["ONNX Runtime int8"], predictions["eager"], data.val_y)
-print("accuracy:", int8_cost.describe("int8", "eager"))
 check(
-    max(agreement["ONNX Runtime int8"]) > TOLERANCE and int8_cost.within_noise(),
+    agreement["compiled"][0] == agreement["exported"][0] == 0,
+    "all at once, the compiled and exported models give exactly eager's logits",
+)
+int8_cost = [
+    accuracy_difference(p, eager_predicted, data.val_y) for p in predictions["ONNX Runtime int8"]
+]
+for batching, cost in zip(("together", "alone"), int8_cost, strict=True):
+    print(f"accuracy, {batching}:", cost.describe("int8", "eager"))
+check(
+    max(agreement["ONNX Runtime int8"]) > TOLERANCE and all(c.within_noise() for c in int8_cost),
     "the int8 logits differ beyond the tolerance, but its validation accuracy is within "
-    "noise of eager's",
+    "noise of eager's, all at once and one at a time",
 )
 int8_alone = (alone["ONNX Runtime int8"] - together["ONNX Runtime int8"]).abs().max().item()
 print(f"int8 logits, one at a time against all at once: max |Δ| {int8_alone:.6f}")
 check(int8_alone > TOLERANCE, "an image's int8 logits change with the batch it is in")
 
 # %%
-# The float runtimes agree with eager within the tolerance: they compute the same
-# products, in another order. The int8 model changes the logits by more, which can
-# flip a prediction, but its validation accuracy is within noise of eager's. That
-# standard error counts the validation images, not retraining.
+# The float runtimes agree with eager within the tolerance. All at once, the compiled
+# and exported models give exactly eager's logits: both call the same ``aten::addmm``
+# on the same shapes. ONNX Runtime runs its own kernels, which add the products in
+# another order, so its logits differ by rounding. One image at a time the logits can
+# differ even for eager (its own row), because the matrix-product routine orders its
+# sums by the shape it is given. The int8 model changes the logits by more, which can
+# flip a prediction, but its validation accuracy is within noise of eager's, all at
+# once and one at a time. That standard error counts the validation images, not
+# retraining.
 #
 # How fast?
 # ---------
 # Each repeat times ``CALLS_AT_BATCH_1`` calls with one image and
-# ``CALLS_AT_LARGE_BATCH`` calls with ``LARGE_BATCH`` images, for every runtime in
-# turn, so that a change of load on the machine falls on all of them alike. The table
-# gives the median of ``N_REPEATS`` repeats. A speed-up is eager's time over the
-# runtime's, from the difference of mean log-times and its standard error
-# (:func:`~pytorch_examples.comparison.timing_difference`): a ratio of geometric
-# means, not of the table's medians. Within noise, it is a tie.
+# ``CALLS_AT_LARGE_BATCH`` calls with ``LARGE_BATCH`` images, for every runtime, in an
+# order shuffled anew for each repeat, so that a change of load on the machine falls
+# on all of them alike. The table gives the median of ``N_REPEATS`` repeats. A
+# speed-up is one time over another, from the difference of mean log-times and its
+# standard error (:func:`~pytorch_examples.comparison.timing_difference`): a ratio of
+# geometric means, not of the table's medians. ``z`` is that difference in standard
+# errors; beyond Student's t for the repeats (a little over 2) it is a verdict,
+# within it a tie.
 
 
 def time_per_call(run, images: torch.Tensor, calls: int) -> float:
@@ -222,81 +239,98 @@ def time_per_call(run, images: torch.Tensor, calls: int) -> float:
     return (time.perf_counter() - started) / calls
 
 
-settings = {"batch 1": (one_image, CALLS_AT_BATCH_1), "large": (large_batch, CALLS_AT_LARGE_BATCH)}
+large = f"batch {LARGE_BATCH}"
+settings = {"batch 1": (one_image, CALLS_AT_BATCH_1), large: (large_batch, CALLS_AT_LARGE_BATCH)}
 times = {(name, size): [] for name in runtimes for size in settings}
+order = torch.Generator().manual_seed(SEED)
+names = list(runtimes)
 with torch.inference_mode():
     for run in runtimes.values():  # warm up: first calls, caches
         time_per_call(run, one_image, 3)
         time_per_call(run, large_batch, 1)
     for _ in range(N_REPEATS):
-        for name, run in runtimes.items():
+        for name in [names[i] for i in torch.randperm(len(names), generator=order)]:
             for size, (images, calls) in settings.items():
-                times[name, size].append(time_per_call(run, images, calls))
+                times[name, size].append(time_per_call(runtimes[name], images, calls))
 
 
-def speed_up(name: str, size: str) -> tuple[str, str]:
-    """Eager's time over ``name``'s with its standard error, and the verdict."""
-    gap = timing_difference(np.log(times["eager", size]), np.log(times[name, size]))
+def speed_up(name: str, size: str, over: str = "eager") -> tuple[str, str]:
+    """``over``'s time over ``name``'s with its standard error and z, and the verdict."""
+    gap = timing_difference(np.log(times[over, size]), np.log(times[name, size]))
     verdict = "faster" if gap.a_higher() else "slower" if gap.a_lower() else "tie"
     ratio = math.exp(gap.difference)
-    return f"{ratio:.2f} ± {ratio * gap.standard_error:.2f} {verdict}", verdict
+    return f"{ratio:.2f} ± {ratio * gap.standard_error:.2f} (z {gap.z:+.1f}) {verdict}", verdict
 
 
 table, verdicts = [], {}
 for name in runtimes:
     latency = statistics.median(times[name, "batch 1"]) * 1e6
-    throughput = LARGE_BATCH / statistics.median(times[name, "large"])
+    throughput = LARGE_BATCH / statistics.median(times[name, large])
     ratios = [speed_up(name, size) if name != "eager" else ("reference", "") for size in settings]
     verdicts[name] = [verdict for _, verdict in ratios]
     table.append([name, f"{latency:.1f}", ratios[0][0], f"{throughput:,.0f}", ratios[1][0]])
-print(f"median of {N_REPEATS} repeats; speed-up over eager ± one standard error")
-header = ["runtime", "batch 1 (µs)", "speed-up", f"batch {LARGE_BATCH} (images/s)", "speed-up"]
+print(f"median of {N_REPEATS} repeats; speed-up over eager ± one standard error, z of log-times")
+header = ["runtime", "batch 1 (µs)", "speed-up", f"{large} (images/s)", "speed-up"]
 print(format_table(header, table))
 check(
-    verdicts["ONNX Runtime"] == ["faster", "faster"]
-    and verdicts["ONNX Runtime int8"][1] == "faster",
-    "ONNX Runtime is faster than eager at both batch sizes, and so is its int8 model at "
-    "the large batch",
+    verdicts["ONNX Runtime"][0] == "faster" and verdicts["ONNX Runtime int8"][1] == "faster",
+    "ONNX Runtime is faster than eager at batch 1, and its int8 model at the large batch",
 )
-int8_gain = timing_difference(
-    np.log(times["ONNX Runtime", "large"]), np.log(times["ONNX Runtime int8", "large"])
+int8_gain = {size: speed_up("ONNX Runtime int8", size, over="ONNX Runtime") for size in settings}
+for size, (cell, _) in int8_gain.items():
+    print(f"int8 over float32 ONNX Runtime, {size}: {cell}")
+check(
+    int8_gain[large][1] == "faster",
+    "at the large batch the int8 model is faster than the float32 one",
 )
-print(f"int8 over float32 ONNX at batch {LARGE_BATCH}: {math.exp(int8_gain.difference):.2f}")
-print("  log-time", int8_gain.describe("float32", "int8", digits=3))
-check(int8_gain.a_higher(), "at the large batch the int8 model is faster than the float32 one")
 check(
     verdicts["compiled"][0] != "faster" and verdicts["exported"][0] == "slower",
     "at batch 1 the compiled model is not faster than eager, and the exported one is slower",
 )
-steady_calls = first_call[1] / statistics.median(times["compiled", "batch 1"])
-print(f"the compiled model's first call at batch 1 took as long as {steady_calls:,.0f} later ones")
 
 # %%
 # Reading the table
 # -----------------
 # The verdicts are this build's, on its processor, with its load; another machine can
 # rank the runtimes differently, which is why the page measures rather than asserts.
-# On this build ONNX Runtime is faster than eager PyTorch at both batch sizes, and at
-# the large batch its int8 model is faster than its float32 one: each weight and
-# activation it multiplies is one byte instead of four. At batch 1 neither the
-# compiled nor the exported model is faster than eager; the exported one is slower.
-# Both add work to each call: the previous page's profile shows the wrappers around
-# the compiled code, and the loaded program checks the input against the shapes it
-# was exported for, as the rejected input above showed. For a model of two matrix
-# products, :func:`torch.compile` has little to fuse to pay that back. Its first call
-# compiles, unless a cache already holds the code for the same graph: on disk from an
-# earlier run, or in the same process, as when the site's build ran the previous page
-# just before this one; the ratio printed above depends on which. ``torch.export``
-# is a step towards shipping (to ONNX here), not a faster way to run the model in
-# Python.
+# Here ONNX Runtime is faster than eager PyTorch at batch 1; at the large batch the two
+# libraries' matrix products compare in a way that depends on the processor, so the
+# page leaves that to the table. The int8 model is faster than eager at the large
+# batch, and faster there than the float32 ONNX model (the lines under the table give
+# that ratio at both batch sizes). Its ``MatMulInteger`` multiplies 8-bit integers,
+# the stored weights and each layer's input quantized on every call, and adds the
+# products in 32-bit integers; other nodes quantize, convert, rescale and add the bias.
+# At batch 1 neither the compiled nor the exported model is faster than eager, and the
+# exported one is slower. Both add work to each call: the previous page's profile
+# shows the wrappers around the compiled code, and the loaded program, among other
+# things, checks the input's shape (as the rejected input above showed), flattens its
+# inputs and outputs and runs its graph module's Python forward. For two matrix
+# products, :func:`torch.compile` has little to fuse to pay that back.
+# ``torch.export`` is a step towards shipping (to ONNX here), not a faster way to run
+# the model in Python.
 #
 # Ship and test once
 # ------------------
 # The choice, made on validation by a rule fixed before the timings: ship the int8
-# model if its accuracy is within noise of eager's and it is faster than the float32
-# ONNX model at the large batch; otherwise the float32 one. Only now is the test set
-# scored, once.
-ship_int8 = int8_cost.within_noise() and int8_gain.a_higher()
+# model if its accuracy is within noise of eager's, all at once and one at a time, and
+# it is faster than the float32 ONNX model at the large batch; otherwise the float32
+# one. So a tie in accuracy goes to the smaller, faster model, which accepts a real
+# loss: the line below says how many validation images int8 could get wrong that eager
+# gets right (and none the other way) and still be within noise. The rule weighs
+# throughput at the large batch; a service that answers one image at a time would
+# read the batch-1 line instead. Only then is the test set scored, once.
+
+
+def within_noise_after_losing(lost: int) -> bool:
+    """Whether int8 is within noise of eager if it gets ``lost`` more images wrong."""
+    predicted = data.val_y.clone()
+    predicted[:lost] = (predicted[:lost] + 1) % 10
+    return accuracy_difference(predicted, data.val_y, data.val_y).within_noise()
+
+
+accepted = next(n for n in range(len(data.val_y)) if not within_noise_after_losing(n + 1))
+print(f"within noise accepts up to {accepted} of {len(data.val_y)} validation images lost")
+ship_int8 = all(c.within_noise() for c in int8_cost) and int8_gain[large][1] == "faster"
 shipped = "ONNX Runtime int8" if ship_int8 else "ONNX Runtime"
 test_accuracy = (runtimes[shipped](data.test_x).argmax(dim=1) == data.test_y).float().mean().item()
 error = math.sqrt(test_accuracy * (1 - test_accuracy) / len(data.test_y))

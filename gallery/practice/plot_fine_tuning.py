@@ -11,8 +11,7 @@ that with training the same network from scratch on the same few images. You wil
   the parameters and for batch normalization's running statistics;
 * how to give early layers lower learning rates than late ones, with parameter groups;
 * how a rule fixed in advance chooses on validation, before the test set is scored once;
-* how the same code starts from torchvision's ImageNet weights, where they can be
-  downloaded.
+* how the same code starts from torchvision's ImageNet weights, for readers online.
 
 :doc:`plot_low_rank_adapters` adds low-rank adapters (LoRA) to the methods compared here.
 """
@@ -21,14 +20,17 @@ that with training the same network from scratch on the same few images. You wil
 # Setup
 # -----
 # One shuffle of CIFAR-10's training images is cut per class: the target's labelled set
-# is the first ``N_TARGET_PER_CLASS`` images of each vehicle, its validation set, which
-# makes every choice, the next ``N_VAL_PER_CLASS``; the CIFAR-10 test images of the
-# vehicles are scored once, at the end. Images are standardized with the source images'
-# channel statistics, which belong to the pretrained network as ImageNet's belong to
-# torchvision's weights. The authors set the widths, epochs and learning rates by hand,
-# from validation runs this page does not show. The tests run it smaller.
+# is the first ``N_TARGET_PER_CLASS`` images of each vehicle; the validation set, which
+# makes every choice, the next ``N_VAL_PER_CLASS``: many, so that the page can measure
+# the methods precisely. A standard error goes as one over the square root of the
+# number of images, so a validation set the labelled set's size would give errors about
+# the factor printed below larger. The test images are scored once, at the end. Images
+# are standardized with the source images' channel statistics, the pretrained network's
+# own, as ImageNet's are torchvision's weights'. The authors set the widths, epochs and
+# rates by hand, from validation runs this page does not show; the tests run it smaller.
 import copy
 import itertools
+import math
 from collections import OrderedDict
 
 import matplotlib.pyplot as plt
@@ -92,6 +94,8 @@ print(
     f"source {len(source[0])}, target {len(target_labels)}, "
     f"validation {len(val_labels)}, test {len(test_labels)} images"
 )
+se_factor = math.sqrt(len(val_labels) / len(target_labels))
+print(f"standard errors with a validation set the labelled set's size: about x{se_factor:.1f}")
 mean, std = channel_stats(source[1])  # the pretrained network's own normalization
 
 
@@ -106,8 +110,7 @@ def to_input(images):
 # ``body`` of three stages that turns an image into ``WIDTHS[-1]`` features, and a
 # linear ``head`` that turns those into class scores. The body is what transfers; the
 # head belongs to its classes and is replaced. Pretraining follows the vision page in
-# brief: SGD with Nesterov momentum and a one-cycle schedule, on augmented images. The
-# source task's test images are scored, to show what the body learnt.
+# brief: SGD with Nesterov momentum and a one-cycle schedule, on augmented images.
 def conv_bn_relu(in_channels, out_channels, pool):
     conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
     pooling = [nn.MaxPool2d(2)] if pool else []
@@ -125,6 +128,7 @@ def new_model(n_classes):
 
 
 def sgd(params, lr):
+    # OneCycleLR (cycle_momentum=True) replaces this momentum: 0.95 down to 0.85 and back
     return torch.optim.SGD(params, lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
 
@@ -153,29 +157,28 @@ def train(model, optimizer, images, labels, epochs, batch_size, frozen=None, on_
     return model
 
 
-def score(model, images, labels):
-    return evaluate(model, images, labels, batch_size=1000, prepare=to_input)
+def score(model, images, labels, batch_size=1000):  # smaller for larger images
+    return evaluate(model, images, labels, batch_size=batch_size, prepare=to_input)
 
 
 pretrained = new_model(len(SOURCE_CLASSES))
 optimizer = sgd(pretrained.parameters(), PRETRAIN_LR)
 train(pretrained, optimizer, *source[1:], PRETRAIN_EPOCHS, PRETRAIN_BATCH_SIZE)
-source_accuracy = score(pretrained, *pick(data.test, SOURCE_CLASSES)[1:]).accuracy
-print(f"pretrained: accuracy {source_accuracy:.4f} on the source task's test images")
 
 # %%
 # Four ways to learn the target task
 # ----------------------------------
-# Each method gets the same images, epochs and peak learning rate; they differ in what
-# starts pretrained and what trains. *From scratch*: a new network. *Linear probe*:
-# the pretrained body frozen, and kept in evaluation mode so that batch normalization
-# keeps the pretrained running statistics; a new head trains on its features. *Full
-# fine-tuning*: every weight trains, from the pretrained ones. *Lower early rates*: the
-# same, with a parameter group per stage whose rate is ``TARGET_LR`` times
-# ``EARLY_LR_FACTORS``, on the view that early filters (edges, colours) transfer best
-# and should move least. Validation accuracy is recorded every ``EVAL_EVERY`` epochs.
-# One rate for all is a simplification: a rate chosen for each method on validation
-# could move the gaps below.
+# Each method gets the same images, epochs and peak rate ``TARGET_LR`` (lower early
+# rates: for its last stage and head); they differ in what starts pretrained and what
+# trains. *From scratch*: a new network. *Linear probe*: the pretrained body frozen, and
+# kept in evaluation mode so that batch normalization keeps the pretrained running
+# statistics; a new head trains on its features. *Full fine-tuning*: every weight
+# trains, from the pretrained ones. *Lower early rates*: the same, with a parameter
+# group per stage whose rate is ``TARGET_LR`` times ``EARLY_LR_FACTORS``, on the view
+# that early filters (edges, colours) transfer best and should move least. Validation
+# accuracy is recorded every ``EVAL_EVERY`` epochs. One rate and one length for all is a
+# simplification: it cuts short a method still improving at the last epoch, and a rate
+# and length chosen per method on validation could move the gaps below.
 METHODS = ("from scratch", "linear probe", "full fine-tuning", "lower early rates")
 
 
@@ -206,7 +209,6 @@ for method in METHODS:
     n_trainable[method] = sum(p.numel() for p in model.parameters() if p.requires_grad)
     rates = ", ".join(f"{group['lr']:g}" for group in optimizer.param_groups)
     print(f"{method:>17}: {n_trainable[method]:>6,} trainable parameters; peak rates {rates}")
-
     curves[method] = curve = []
 
     def record(epoch, model=model, curve=curve):
@@ -223,10 +225,9 @@ for method in METHODS:
 # The rule, fixed before the comparison: among the pretrained methods within noise of
 # the most accurate one on validation, keep the one that trains the fewest parameters
 # (of equals, the first listed). Each method is compared with the chosen one on the
-# same validation images, with
-# :func:`~pytorch_examples.comparison.accuracy_difference`. The standard errors cover
-# the sampling of the validation images only, not retraining with another seed, which
-# was not measured.
+# same validation images, with :func:`~pytorch_examples.comparison.accuracy_difference`.
+# The standard errors cover the sampling of the validation images only, not retraining
+# with another seed, which was not measured.
 def choose(predictions, n_trainable, labels):
     candidates = [method for method in predictions if method != "from scratch"]
     best = max(candidates, key=lambda method: (predictions[method] == labels).float().mean())
@@ -247,13 +248,13 @@ for method in METHODS:
     )
 chosen = choose(val_predictions, n_trainable, val_labels)
 print(f"chosen: {chosen}")
-gaps = {}
-for method in METHODS:
-    if method != chosen:
-        gaps[method] = accuracy_difference(
-            val_predictions[method], val_predictions[chosen], val_labels
-        )
-        print(gaps[method].describe(method, chosen))
+gaps = {
+    method: accuracy_difference(val_predictions[method], val_predictions[chosen], val_labels)
+    for method in METHODS
+    if method != chosen
+}
+for method, gap in gaps.items():
+    print(gap.describe(method, chosen))
 check(
     gaps["from scratch"].a_lower(), "training from scratch is less accurate than the chosen method"
 )
@@ -261,11 +262,17 @@ check(
     chosen != "linear probe" and gaps["linear probe"].a_lower(),
     "the linear probe is less accurate than the chosen method",
 )
+check(
+    chosen == "full fine-tuning" and gaps["lower early rates"].a_lower(),
+    "lower early rates are less accurate than full fine-tuning on validation",
+)
 
 # %%
-# Pretraining pays on these few labels, but not as frozen features: the animal
-# features with a new head on top do worse than adapting them. Each method's
-# validation accuracy as it trains:
+# Pretraining pays on these few labels when its features are adapted: training from
+# scratch and the linear probe (a new head on the frozen animal features) are both less
+# accurate than the chosen method. So are lower early rates than full fine-tuning, with
+# this one seed and peak rate: perhaps early filters need to move more, for vehicles,
+# than those rates let them in these epochs. Validation accuracy as each trains:
 fig, ax = plt.subplots(figsize=(6, 4))
 for method in METHODS:
     epochs, scores = zip(*curves[method], strict=True)
@@ -278,9 +285,9 @@ plt.show()
 
 # %%
 # :doc:`plot_low_rank_adapters` trains a fifth method on the same terms and pairs it
-# with these on the same validation images, so it gets the pretrained network, the
-# splits, the settings, each method's validation predictions and size, and the random
-# number generator's state; nothing of the test set, which it has no need of.
+# with these on the same validation images. It gets the pretrained network, the splits,
+# the settings, each method's validation predictions and size, and the generator's
+# state; nothing of the test set, which it has no need of.
 saved = results_dir() / SAVED_FILE
 saved.parent.mkdir(parents=True, exist_ok=True)
 target_settings = {"epochs": TARGET_EPOCHS, "batch_size": TARGET_BATCH_SIZE, "lr": TARGET_LR}
@@ -304,9 +311,11 @@ print(f"saved to {saved.name}")
 # %%
 # The test set, once
 # ------------------
-# The chosen method, which starts from the pretrained network, and training from
-# scratch are scored on the CIFAR-10 test images of the four vehicles, the only time
-# this page touches them.
+# The pretrained network is scored on the test images of the six animals, to show what
+# its body learnt; the chosen method, which starts from it, and training from scratch on
+# those of the four vehicles. These are the only times this page touches test images.
+source_accuracy = score(pretrained, *pick(data.test, SOURCE_CLASSES)[1:]).accuracy
+print(f"pretrained: accuracy {source_accuracy:.4f} on the source task's test images")
 test_predictions = {}
 for method in (chosen, "from scratch"):
     test_score = score(trained[method], test_images, test_labels)
@@ -322,12 +331,14 @@ check(test_gap.a_lower(), "on the test images too, training from scratch is less
 # Starting from torchvision's weights
 # -----------------------------------
 # Where PyTorch's servers can be reached, the same recipe starts from a network
-# pretrained on ImageNet; only the start changes. The weights come with their own
-# preprocessing, printed below (it needs no download): resize, crop the centre and
-# standardize with ImageNet's channel statistics. It replaces ``to_input``, here on the
-# ``uint8`` CIFAR-10 images, which it enlarges. The head of ``resnet18`` is ``fc``; its
-# stages, for the parameter groups, are ``layer1`` to ``layer4`` (after ``conv1`` and
-# ``bn1``). The build does not run the code block, which downloads the weights.
+# pretrained on ImageNet. Its weights come with their own preprocessing, printed below
+# (no download needed): resize, crop the centre, standardize with ImageNet's statistics.
+# It replaces ``to_input``, on the ``uint8`` CIFAR-10 images, which it enlarges, so
+# ``score`` needs a smaller batch: activations grow with the image's area. The head of
+# ``resnet18`` is ``fc``; its stages, for parameter groups, are ``layer1`` to ``layer4``.
+# The block below, which the build does not run as it downloads the weights, is the
+# linear probe; full fine-tuning drops ``requires_grad_(False)`` and ``frozen=``, and
+# gives the optimizer every parameter.
 weights = ResNet18_Weights.DEFAULT
 print(f"{weights}: {weights.transforms()}")
 print(f"preprocessed: {tuple(weights.transforms()(target_images[:2]).shape)}")
@@ -338,7 +349,10 @@ print(f"preprocessed: {tuple(weights.transforms()(target_images[:2]).shape)}")
 #    from torchvision.models import resnet18
 #
 #    model = resnet18(weights=weights)  # downloads the weights on first use
-#    model.requires_grad_(False)  # a linear probe: only the new head will train
+#    model.requires_grad_(False)  # full fine-tuning: without this line
 #    model.fc = nn.Linear(model.fc.in_features, len(TARGET_CLASSES))
-#    optimizer = sgd([p for p in model.parameters() if p.requires_grad], TARGET_LR)
-#    # train(model, ..., frozen=model) with weights.transforms() in place of to_input
+#    optimizer = sgd(model.fc.parameters(), TARGET_LR)  # full: model.parameters()
+#    to_input = weights.transforms()  # train() and score() call to_input
+#    settings = (TARGET_EPOCHS, TARGET_BATCH_SIZE)
+#    train(model, optimizer, target_images, target_labels, *settings, frozen=model)
+#    print(score(model, val_images, val_labels, batch_size=100).accuracy)

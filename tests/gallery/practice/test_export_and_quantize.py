@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from onnx import TensorProto, numpy_helper
+from scipy import stats
 
 PAGE = "practice/plot_export_and_quantize.py"
 
@@ -113,3 +115,29 @@ def test_every_runtime_and_batch_size_has_the_stated_number_of_repeats(page):
 def test_page_leaves_no_files_behind(page):
     assert not Path(page["workdir"].name).exists()
     assert all(not path.exists() for path in page["files"].values())
+
+
+def test_speed_up_is_the_reference_time_over_the_runtimes(page):
+    times = page.namespace["times"]
+    saved = dict(times)
+    try:
+        jitter = np.linspace(0.99, 1.01, 8)
+        times["eager", "batch 1"] = list(4e-5 * jitter)
+        times["ONNX Runtime", "batch 1"] = list(1e-5 * jitter[::-1])
+        cell, verdict = page["speed_up"]("ONNX Runtime", "batch 1")
+        assert cell.startswith("4.00 ± ") and verdict == "faster"
+        cell, verdict = page["speed_up"]("eager", "batch 1", over="ONNX Runtime")
+        assert cell.startswith("0.25 ± ") and verdict == "slower"
+    finally:
+        times.clear()
+        times.update(saved)
+
+
+def test_accepted_loss_is_the_largest_within_noise_by_the_closed_form(page):
+    # k losses and no gains out of n: the paired differences are k values of -1 and
+    # n - k zeros, so z = -sqrt(k (n - 1) / (n - k)); the threshold is Student's t with
+    # n - 1 degrees of freedom at the two-sided coverage of two normal standard errors.
+    n = len(page["data"].val_y)
+    threshold = stats.t.ppf(stats.norm.cdf(2.0), n - 1)
+    largest = max(k for k in range(n) if math.sqrt(k * (n - 1) / (n - k)) <= threshold)
+    assert page["accepted"] == largest

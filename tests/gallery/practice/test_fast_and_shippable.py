@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -24,6 +25,8 @@ NO_ARITHMETIC = {
     "aten::reshape",
     "aten::empty",
 }
+# Operators that compute floating-point results from their inputs.
+ARITHMETIC = {"aten::addmm", "aten::mm", "aten::add", "aten::mul", "aten::clamp_min", "aten::tanh"}
 
 
 @pytest.fixture(scope="module")
@@ -31,19 +34,46 @@ def page(gallery_page):
     return gallery_page(PAGE)
 
 
-@pytest.mark.parametrize("batch", [3, 100])
-def test_compiled_model_gives_eager_logits_for_new_batch_sizes(page, batch):
+@contextmanager
+def page_threads(page):
+    """Run with the page's thread count, which is one of the compiled code's guards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(page["N_THREADS"])
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("batch", [1, 5, 1000])
+def test_compiled_model_gives_eager_logits_for_new_batch_sizes_without_compiling(page, batch):
     images = torch.rand(batch, 64, generator=torch.Generator().manual_seed(batch))
-    with torch.inference_mode():
+    with page_threads(page), torch.inference_mode():
         expected = page["model"](images)
-        got = page["compiled"](images)
+        # Raises if a guard fails: batch 1 has its code, any other size the dynamic one.
+        with torch.compiler.set_stance("fail_on_recompile"):
+            got = page["compiled"](images)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_compiles_again_tells_a_covered_input_from_one_that_is_not(page):
+    with page_threads(page):
+        assert not page["compiles_again"](torch.rand(7, 64))
+        assert page["compiles_again"](torch.rand(7, 64, dtype=torch.float64))
 
 
 def test_operators_counted_as_dispatch_do_no_arithmetic(page):
     for (name, size), share in page["shares"].items():
         counted = {op for op in share if page["kind"](op) == "dispatch or view"}
         assert counted <= NO_ARITHMETIC, f"{name}, {size}: {sorted(counted - NO_ARITHMETIC)}"
+
+
+def test_operators_counted_as_arithmetic_or_copy_are_so(page):
+    for (name, size), share in page["shares"].items():
+        arithmetic = {op for op in share if page["kind"](op) == "arithmetic"}
+        assert arithmetic <= ARITHMETIC, f"{name}, {size}: {sorted(arithmetic - ARITHMETIC)}"
+        copies = {op for op in share if page["kind"](op) == "copy"}
+        assert copies <= {"aten::copy_"}, f"{name}, {size}: {sorted(copies)}"
 
 
 def test_profile_shares_cover_a_models_operators_once(page):

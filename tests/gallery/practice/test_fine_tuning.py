@@ -8,6 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+from pytorch_examples.evaluation import eval_mode
+
 
 @pytest.fixture(scope="module")
 def page(gallery_page):
@@ -52,6 +54,25 @@ def test_full_fine_tuning_changes_the_body_and_its_statistics(page, body_state):
     changed = {key for key, value in pretrained.items() if not torch.equal(trained[key], value)}
     assert any(key.endswith("running_mean") for key in changed)
     assert any(key.endswith(".weight") for key in changed)
+
+
+def test_scoring_in_smaller_batches_gives_the_same_predictions(page):
+    # The torchvision block scores 224-pixel images with a smaller batch than the default.
+    model, images, labels = (
+        page["trained"]["full fine-tuning"],
+        page["val_images"],
+        page["val_labels"],
+    )
+    sizes = []
+
+    def recording(batch):
+        sizes.append(len(batch))
+        return model(batch)
+
+    with eval_mode(model):  # a plain function does not set the mode itself
+        in_sevens = page["score"](recording, images, labels, batch_size=7)
+    assert max(sizes) == 7 and sum(sizes) == len(labels)
+    assert torch.equal(in_sevens.predictions, page["score"](model, images, labels).predictions)
 
 
 def test_the_lower_early_rates_groups_hold_each_stage_at_its_rate(page):

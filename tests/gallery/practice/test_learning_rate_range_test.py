@@ -65,3 +65,23 @@ def test_the_gradient_left_is_the_last_batch_s_or_none_with_a_late_zero_grad(pag
         torch.testing.assert_close(parameter.grad, gradient)
     faulty = page["train"](0.0, fault="zero_grad after backward", steps=2)[0]
     assert all(parameter.grad is None for parameter in faulty.parameters())
+
+
+def test_the_log_noise_measure_ignores_the_level_and_uses_changes_that_share_no_record(page):
+    # A loss that halves at every record changes by ln 2 each time, at any level.
+    halving = [3.0 * 0.5**k for k in range(20)]
+    changes = page["changes"](halving, log=True)
+    assert changes.tolist() == pytest.approx([math.log(2)] * len(changes), rel=1e-5)
+    lower = page["changes"]([1e-3 * loss for loss in halving], log=True)
+    assert lower.tolist() == pytest.approx(changes.tolist(), rel=1e-5)  # float32
+    # Last half of 20 records: 10 records, 9 changes; every other one shares no record.
+    assert len(changes) == 5
+    rising = [1.0] * 10 + [math.exp(k * k) for k in range(10)]  # changes 1, 3, 5, ...
+    assert page["changes"](rising, log=True).tolist() == pytest.approx([1, 5, 9, 13, 17], rel=1e-5)
+
+
+def test_the_plain_noise_measure_is_the_size_of_the_change(page):
+    # Without the log the same halving loss changes by half its level: the level counts.
+    halving = [3.0 * 0.5**k for k in range(20)]
+    expected = [abs(halving[k + 1] - halving[k]) for k in range(10, 19, 2)]
+    assert page["changes"](halving).tolist() == pytest.approx(expected, rel=1e-5)

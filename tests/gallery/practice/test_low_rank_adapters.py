@@ -88,6 +88,39 @@ def test_add_lora_wraps_every_convolution_of_a_torchvision_resnet(page):
     torch.testing.assert_close(after, before, rtol=0, atol=0)
 
 
+def test_on_resnet18_only_the_adapters_and_the_new_head_train(page):
+    resnet, lora = page["resnet"], page["LoRAConv2d"]
+    trainable = {name for name, p in resnet.named_parameters() if p.requires_grad}
+    assert trainable == {
+        name for name, _ in resnet.named_parameters() if name.endswith((".A", ".B"))
+    } | {"fc.weight", "fc.bias"}
+    # By hand: rank * (out + in * kh * kw) per convolution of a fresh resnet18, plus the head.
+    rank, n_classes = page["LORA_RANK"], resnet.fc.out_features
+    adapters = sum(
+        rank * (c.out_channels + c.in_channels * c.kernel_size[0] * c.kernel_size[1])
+        for c in resnet18(weights=None).modules()
+        if isinstance(c, nn.Conv2d)
+    )
+    assert page["n_resnet_trainable"] == adapters + 512 * n_classes + n_classes
+    assert all(isinstance(m.conv, nn.Conv2d) for m in resnet.modules() if isinstance(m, lora))
+
+
+def test_the_merged_network_holds_each_weight_plus_its_scaled_low_rank_change(page):
+    merged = dict(page["merged"].named_modules())
+    adapters = {
+        name: m for name, m in page["model"].named_modules() if isinstance(m, page["LoRAConv2d"])
+    }
+    assert adapters and not any(isinstance(m, page["LoRAConv2d"]) for m in merged.values())
+    scale = page["LORA_ALPHA"] / page["LORA_RANK"]
+    for name, adapter in adapters.items():
+        weight = adapter.conv.weight.detach()
+        change = torch.einsum("or,ri->oi", adapter.B.detach(), adapter.A.detach())
+        expected = weight + scale * change.reshape(weight.shape)
+        assert type(merged[name]) is nn.Conv2d
+        torch.testing.assert_close(merged[name].weight.detach(), expected)
+        assert not torch.equal(merged[name].weight, weight)  # the change is not nothing
+
+
 def test_the_frozen_body_and_its_batch_norm_statistics_do_not_change(first, page, body_state):
     pretrained = body_state(first["pretrained"].body)
     trained = body_state(page["model"].body)

@@ -14,9 +14,11 @@ def page(gallery_page):
 
 
 def manual_statistics(model, x, y):
-    """Activation and gradient RMS after each ReLU, from a pass written out by hand."""
-    activations, h = [], x
+    """Per-ReLU statistics from a pass written out by hand; signs from the ReLU's input."""
+    activations, pre_activations, h = [], [], x
     for module in model:
+        if isinstance(module, nn.ReLU):
+            pre_activations.append(h.detach())
         h = module(h)
         if isinstance(module, nn.ReLU):
             h.retain_grad()
@@ -25,7 +27,10 @@ def manual_statistics(model, x, y):
     rms = [a.detach().pow(2).mean().sqrt().item() for a in activations]
     grad_rms = [a.grad.pow(2).mean().sqrt().item() for a in activations]
     dead = [(a == 0).all(dim=0).float().mean().item() for a in activations]
-    return rms, grad_rms, dead
+    one_sign = [
+        ((p > 0).all(dim=0) | (p <= 0).all(dim=0)).float().mean().item() for p in pre_activations
+    ]
+    return rms, grad_rms, dead, one_sign
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])
@@ -37,11 +42,12 @@ def test_the_hooks_record_what_a_manual_pass_computes(page, batch_norm):
     statistics = page["LayerStatistics"](model)
     F.cross_entropy(model(x), y).backward()
     statistics.remove()
-    rms, grad_rms, dead = manual_statistics(model, x, y)
+    rms, grad_rms, dead, one_sign = manual_statistics(model, x, y)
     assert len(rms) == page["DEPTH"]
     assert [layer[0] for layer in statistics.activation_rms] == pytest.approx(rms, rel=1e-5)
     assert [layer[0] for layer in statistics.gradient_rms] == pytest.approx(grad_rms, rel=1e-4)
     assert [layer[0] for layer in statistics.dead_fraction] == pytest.approx(dead)
+    assert [layer[0] for layer in statistics.one_sign_fraction] == pytest.approx(one_sign)
     assert all(len(layer) == 1 for layer in statistics.gradient_rms)  # one pass, one record
 
 
@@ -81,5 +87,10 @@ def test_every_training_run_recorded_each_step_and_layer(page):
     for name, (_, statistics) in page["trained"].items():
         assert len(page["losses"][name]) == page["N_STEPS"]
         assert len(page["update_ratios"][name]) == page["N_STEPS"]
-        for records in (statistics.activation_rms, statistics.gradient_rms):
+        records_of_each_kind = (
+            statistics.activation_rms,
+            statistics.gradient_rms,
+            statistics.one_sign_fraction,
+        )
+        for records in records_of_each_kind:
             assert [len(layer) for layer in records] == [page["N_STEPS"]] * page["DEPTH"]

@@ -125,9 +125,70 @@ def test_validation_chose_the_rate_then_the_batch_size_and_the_chosen_model_lear
     )
     assert gpt["batch_size"] == size
     assert gpt["model"] is batch_runs[size][0]
-    # Every batch size ran at the chosen rate, and each run read the same blocks.
+    # The batch-size search reuses the rate search's run at BATCH_SIZE, and every run,
+    # whatever its batch size, ends having read BLOCKS_READ blocks.
     assert batch_runs[gpt["BATCH_SIZE"]] is rate_runs[rate]
-    for run_size, (_, _, curve) in batch_runs.items():
-        assert curve[-1][0] == gpt["BLOCKS_READ"] // run_size * run_size
+    for _, _, curve in [*rate_runs.values(), *batch_runs.values()]:
+        assert curve[-1][0] == gpt["BLOCKS_READ"]
+
+
+def test_every_batch_size_reads_the_same_blocks_in_the_same_order(gpt):
+    # Two steps of a batch of 8 draw the blocks that one step of 16 draws, from the
+    # same seed, so runs with different batch sizes train on the same text.
+    ids, small = gpt["train_ids"], min(gpt["BATCH_SIZES"])
+    one_draw = gpt["random_blocks"](ids, 2 * small, torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(3)
+    two_draws = [gpt["random_blocks"](ids, small, generator) for _ in range(2)]
+    for whole, halves in zip(one_draw, zip(*two_draws, strict=True), strict=True):
+        assert torch.equal(whole, torch.cat(halves))
     uniform = torch.log(torch.tensor(float(len(gpt["symbols"])))).item()
     assert gpt["val_loss"] < uniform
+
+
+class FixedLosses(torch.nn.Module):
+    """A stand-in model whose loss on each validation block is a value set in advance."""
+
+    def __init__(self, blocks, block_losses, vocab_size):
+        super().__init__()
+        inputs, targets = blocks
+        # A target logit a among V - 1 zeros costs log(1 + (V - 1) exp(-a)) nats.
+        target_logit = -torch.log(torch.expm1(block_losses) / (vocab_size - 1))
+        self.inputs = inputs
+        self.logits = torch.zeros(*targets.shape, vocab_size)
+        self.logits.scatter_(
+            2, targets[..., None], target_logit[:, None, None].expand(-1, targets.shape[1], 1)
+        )
+
+    def forward(self, tokens):
+        assert torch.equal(tokens, self.inputs)
+        return self.logits
+
+
+@pytest.mark.parametrize(
+    ("shift", "tie_break_prefers", "expected"),
+    [
+        (0.5, 2, 1),  # a clear winner wins whatever the tie-break prefers
+        (0.0, 2, 2),  # within noise: the tie-break decides
+        (0.0, 1, 1),
+    ],
+)
+def test_choose_keeps_a_clear_winner_and_breaks_ties_as_told(
+    gpt, shift, tie_break_prefers, expected
+):
+    blocks, vocab_size = gpt["val_blocks"], len(gpt["symbols"])
+    generator = torch.Generator().manual_seed(0)
+    base = 1.0 + torch.rand(len(blocks[0]), generator=generator)
+    noise = 0.01 * torch.randn(len(blocks[0]), generator=generator)
+    # Setting 2 is worse than setting 1 by `shift` on every block, plus a little noise.
+    losses = {1: base, 2: base + shift + noise - noise.mean() + 1e-4}
+    runs = {
+        name: (FixedLosses(blocks, value, vocab_size), 0.0, []) for name, value in losses.items()
+    }
+    torch.testing.assert_close(
+        gpt["block_losses"](runs[2][0], blocks), losses[2], rtol=1e-4, atol=1e-4
+    )
+    chosen, difference = gpt["choose"](
+        runs, tie_break=lambda name: name != tie_break_prefers, name="setting"
+    )
+    assert chosen == expected
+    assert difference.difference == pytest.approx((losses[1] - losses[2]).mean().item(), abs=1e-4)
