@@ -52,10 +52,15 @@ def runs_as_notebook(page: Page) -> bool:
     return page.small is not None or not page.slow
 
 
+# In the manifest's reading order, so that a page runs after the pages whose results it reads.
+READING_ORDER = {page.path.stem: position for position, page in enumerate(PAGES)}
 NOTEBOOKS = sorted(
-    path
-    for path in BUILT.rglob("*.ipynb")
-    if path.stem in PAGES_BY_STEM and runs_as_notebook(PAGES_BY_STEM[path.stem])
+    (
+        path
+        for path in BUILT.rglob("*.ipynb")
+        if path.stem in PAGES_BY_STEM and runs_as_notebook(PAGES_BY_STEM[path.stem])
+    ),
+    key=lambda path: READING_ORDER[path.stem],
 )
 
 
@@ -85,7 +90,7 @@ def with_small_settings(notebook: nbformat.NotebookNode, page: Page, results: Pa
 def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One folder for what the small runs record, read by the pages after them.
 
-    The notebooks run in the order of their paths, so ``plot_cifar10_cnn_test`` finds
+    The notebooks run in reading order, so ``plot_cifar10_cnn_test`` finds
     the networks the small run of ``plot_cifar10_cnn`` saved; selected alone, it stops
     and says to run the CNN page first.
     """

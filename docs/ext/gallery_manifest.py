@@ -328,8 +328,8 @@ SECTIONS = (
         None,
         (
             Page(
-                "practice/plot_fine_tuning.py",
-                "fine-tuning a pretrained network",
+                "practice/plot_pretraining.py",
+                "pretraining a network to adapt",
                 slow=True,
                 small={
                     "N_SOURCE_PER_CLASS": 100,
@@ -338,37 +338,62 @@ SECTIONS = (
                     "WIDTHS": (8, 8, 16),
                     "PRETRAIN_EPOCHS": 1,
                     "PRETRAIN_BATCH_SIZE": 50,
-                    "TARGET_EPOCHS": 2,
-                    "TARGET_BATCH_SIZE": 10,
-                    "EVAL_EVERY": 1,
                 },
+            ),
+            Page(
+                "practice/plot_fine_tuning.py",
+                "fine-tuning a pretrained network",
+                slow=True,  # it reads what plot_pretraining.py saves
+                small={"TARGET_EPOCHS": 2, "TARGET_BATCH_SIZE": 10, "EVAL_EVERY": 1},
             ),
             Page(
                 "practice/plot_low_rank_adapters.py",
                 "low-rank adapters (LoRA)",
-                slow=True,  # it reads what plot_fine_tuning.py saves
-                small={"N_START_IMAGES": 16},  # with the fine-tuning page's small run
+                slow=True,  # it reads what plot_pretraining.py and plot_fine_tuning.py save
+                small={"N_START_IMAGES": 16},  # with the other pages' small runs
+            ),
+            Page(
+                "practice/plot_torchvision_weights.py",
+                "starting from torchvision's weights",
             ),
             Page(
                 "practice/plot_training_diagnostics.py",
-                "why is my training not working?",
-                small={"WIDTH": 32, "N_STEPS": 40},
+                "why is my training not working? statistics at initialisation",
+                small={"WIDTH": 32},
             ),
             Page(
                 "practice/plot_learning_rate_range_test.py",
-                "a learning-rate range test and a checklist",
-                small={"WIDTH": 32, "RANGE_STEPS": 50, "N_STEPS": 60, "RECORD_EVERY": 5},
+                "a learning-rate range test, checked on validation",
+                small={"WIDTH": 32, "RANGE_STEPS": 50, "N_STEPS": 60},
             ),
             Page(
-                "practice/plot_fast_and_shippable.py",
+                "practice/plot_statistics_during_training.py",
+                "statistics during training: a high rate, a vanishing signal, BatchNorm",
+                slow=True,  # it trains at the rate plot_learning_rate_range_test.py saves
+                small={"WIDTH": 32, "N_STEPS": 40},  # with the range-test page's small run
+            ),
+            Page(
+                "practice/plot_loss_curve_symptoms.py",
+                "a checklist of symptoms: NaN, flat, noisy",
+                slow=True,  # it trains at the rate plot_learning_rate_range_test.py saves
+                small={"WIDTH": 32, "N_STEPS": 60},  # with the range-test page's small run
+            ),
+            Page(
+                "practice/plot_compile_and_profile.py",
                 "fast: where the time goes, profiler and compile",
                 small={"N_EPOCHS": 3, "LARGE_BATCH": 256, "PROFILED_CALLS": (3, 2)},
             ),
             Page(
-                "practice/plot_export_and_quantize.py",
-                "shippable: export, ONNX Runtime, int8, timed",
+                "practice/plot_export_to_onnx.py",
+                "shippable: torch.export, ONNX and ONNX Runtime",
+                slow=True,  # it reads what plot_compile_and_profile.py saves
+                small={},  # nothing to shrink: it runs on the first page's small run
+            ),
+            Page(
+                "practice/plot_quantize_and_time.py",
+                "shipped: int8, timed, one runtime chosen",
+                slow=True,  # it reads what the two pages above save
                 small={
-                    "N_EPOCHS": 3,
                     "LARGE_BATCH": 256,
                     "N_REPEATS": 3,
                     "CALLS_AT_BATCH_1": 5,

@@ -16,6 +16,8 @@ functions and prints it with that error:
   loss, with the same grouping.
 - :func:`timing_difference`: two sets of repeated timings, which are not paired. Its
   standard error combines the spread of each set (Welch's).
+- :func:`cheapest_within_noise`: a choice among several classifiers that does not
+  reward a lead inside the noise: the cheapest of those within noise of the best.
 
 Examples that are not independent, such as the predictions for the characters of one
 name, which share their context, are grouped with ``groups``: the standard error then
@@ -38,8 +40,9 @@ nothing about how much a retrained model with another seed would differ.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -47,11 +50,14 @@ __all__ = [
     "NOISE_LEVEL",
     "Difference",
     "accuracy_difference",
+    "cheapest_within_noise",
     "mean_standard_error",
     "paired_difference",
     "subset_contrast",
     "timing_difference",
 ]
+
+_Candidate = TypeVar("_Candidate", bound=Hashable)
 
 #: How many standard errors a difference must exceed to count as more than noise when
 #: many observations stand behind the standard error: about the two-sided 95 % level of
@@ -337,6 +343,53 @@ def accuracy_difference(
         )
     targets = targets.cpu()
     return paired_difference(predicted_a.cpu() == targets, predicted_b.cpu() == targets)
+
+
+def cheapest_within_noise(
+    predictions: Mapping[_Candidate, torch.Tensor],
+    targets: torch.Tensor,
+    cost: Callable[[_Candidate], float],
+) -> _Candidate:
+    """Choose the cheapest classifier among those within noise of the most accurate.
+
+    Taught on :doc:`/auto_examples/practice/plot_fine_tuning`.
+
+    The most accurate candidate (of equals, the first in ``predictions``' order) is
+    compared with each other one by :func:`accuracy_difference` on the same examples;
+    those whose accuracy is within noise of it are tied with it, and of the tied the one
+    of lowest ``cost`` is chosen (of equal cost, the first in that order). A lead inside
+    the noise thus buys nothing, and the simpler candidate stands. The most accurate is
+    picked on the same examples it is then compared on, which favours it slightly; a
+    page that uses the rule prints each candidate's difference from the most accurate,
+    so that the ties the rule found can be read off its output.
+
+    Parameters
+    ----------
+    predictions : Mapping
+        Each candidate's predicted class indices, one per example.
+    targets : torch.Tensor
+        The true class indices.
+    cost : Callable
+        A candidate's cost, such as its number of trainable parameters.
+
+    Returns
+    -------
+    object
+        The chosen candidate, a key of ``predictions``.
+    """
+    if not predictions:
+        raise ValueError("there is no candidate to choose from")
+    correct = {
+        name: (predicted.cpu() == targets.cpu()).sum().item()
+        for name, predicted in predictions.items()
+    }
+    best = max(correct, key=correct.__getitem__)
+    tied = [
+        name
+        for name, predicted in predictions.items()
+        if accuracy_difference(predicted, predictions[best], targets).within_noise()
+    ]
+    return min(tied, key=cost)
 
 
 def timing_difference(times_a: Sequence[float], times_b: Sequence[float]) -> Difference:

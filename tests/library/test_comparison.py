@@ -8,6 +8,7 @@ from pytorch_examples.comparison import (
     NOISE_LEVEL,
     Difference,
     accuracy_difference,
+    cheapest_within_noise,
     mean_standard_error,
     paired_difference,
     subset_contrast,
@@ -157,3 +158,26 @@ def test_the_standard_error_of_a_mean_is_s_over_root_n_and_counts_groups_once():
     assert mean_standard_error(grouped, groups=[0, 0, 1, 1, 2, 2]) == pytest.approx(expected)
     with pytest.raises(ValueError, match="at least two"):
         mean_standard_error([3.0])
+
+
+def predicting(n_right: int, n_examples: int = 400) -> torch.Tensor:
+    """Predictions of class 0 for the first ``n_right`` examples, class 1 after."""
+    return (torch.arange(n_examples) >= n_right).long()
+
+
+def test_the_cheapest_candidate_within_noise_of_the_best_is_chosen():
+    targets = torch.zeros(400, dtype=torch.long)
+    predictions = {"big": predicting(300), "small": predicting(298), "tiny": predicting(250)}
+    size = {"big": 10, "small": 5, "tiny": 1}
+    # two disagreements: +0.005, well inside the noise; fifty: far outside it
+    assert cheapest_within_noise(predictions, targets, size.__getitem__) == "small"
+    predictions["small"] = predicting(250)
+    assert cheapest_within_noise(predictions, targets, size.__getitem__) == "big"
+
+
+def test_of_equal_cost_the_first_listed_is_chosen():
+    targets = torch.zeros(400, dtype=torch.long)
+    predictions = {"b": predicting(299), "a": predicting(300), "c": predicting(301)}
+    assert cheapest_within_noise(predictions, targets, lambda name: 0) == "b"
+    with pytest.raises(ValueError, match="no candidate"):
+        cheapest_within_noise({}, targets, lambda name: 0)

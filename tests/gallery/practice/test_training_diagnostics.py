@@ -1,4 +1,4 @@
-"""The diagnostics page: its hooks against a manual pass, their removal, the derived scale."""
+"""The page on statistics at initialisation: its hooks, their removal, the derived scale."""
 
 from __future__ import annotations
 
@@ -33,12 +33,12 @@ def manual_statistics(model, x, y):
     return rms, grad_rms, dead, one_sign
 
 
-@pytest.mark.parametrize("batch_norm", [False, True])
-def test_the_hooks_record_what_a_manual_pass_computes(page, batch_norm):
+@pytest.mark.parametrize("init", ["default", "He"])
+def test_the_hooks_record_what_a_manual_pass_computes(page, init):
     data = page["data"]
     x, y = data.train_x[:64], data.train_y[:64]
     torch.manual_seed(3)
-    model = page["make_mlp"]("default", batch_norm)
+    model = page["make_mlp"](init)
     statistics = page["LayerStatistics"](model)
     F.cross_entropy(model(x), y).backward()
     statistics.remove()
@@ -83,14 +83,13 @@ def test_the_derived_scale_is_the_average_over_many_networks(page, init):
     torch.testing.assert_close(mean_square, derived, rtol=0.15, atol=0)
 
 
-def test_every_training_run_recorded_each_step_and_layer(page):
-    for name, (_, statistics) in page["trained"].items():
-        assert len(page["losses"][name]) == page["N_STEPS"]
-        assert len(page["update_ratios"][name]) == page["N_STEPS"]
-        records_of_each_kind = (
-            statistics.activation_rms,
-            statistics.gradient_rms,
-            statistics.one_sign_fraction,
-        )
-        for records in records_of_each_kind:
-            assert [len(layer) for layer in records] == [page["N_STEPS"]] * page["DEPTH"]
+def test_the_mean_cosine_is_the_mean_over_pairs_of_different_rows(page):
+    x = torch.rand(7, 5, generator=torch.Generator().manual_seed(1)) - 0.3
+    pairs = [
+        F.cosine_similarity(x[i], x[j], dim=0).item()
+        for i in range(len(x))
+        for j in range(len(x))
+        if i != j
+    ]
+    assert page["mean_cosine"](x) == pytest.approx(sum(pairs) / len(pairs), rel=1e-5)
+    assert page["mean_cosine"](torch.ones(4, 3)) == pytest.approx(1.0)

@@ -1,4 +1,4 @@
-"""The profiler-and-compile page, run small: its profile's bookkeeping and the compiled model."""
+"""The profiler-and-compile page, run small: what it saves, its profiles, the compiled model."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from contextlib import contextmanager
 
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from torch import nn
+from torch.nn import functional as F
 
-PAGE = "practice/plot_fast_and_shippable.py"
+from pytorch_examples.data.digits import load_digits_split
+
+PAGE = "practice/plot_compile_and_profile.py"
 
 # Operators that only pass a call on or make a view of a tensor: no arithmetic.
 NO_ARITHMETIC = {
@@ -32,6 +36,20 @@ ARITHMETIC = {"aten::addmm", "aten::mm", "aten::add", "aten::mul", "aten::clamp_
 @pytest.fixture(scope="module")
 def page(gallery_page):
     return gallery_page(PAGE)
+
+
+def test_it_saves_the_chosen_weights_the_split_and_their_validation_loss(page):
+    saved = torch.load(page["saved"], weights_only=True)
+    model = page["model"]
+    assert saved["state_dict"].keys() == model.state_dict().keys()
+    assert all(torch.equal(saved["state_dict"][k], v) for k, v in model.state_dict().items())
+    assert saved["hidden_units"] == model[0].out_features
+    split = load_digits_split(seed=saved["split_seed"])
+    assert torch.equal(split.val_x, page["data"].val_x)
+    assert torch.equal(split.test_y, page["data"].test_y)
+    with torch.no_grad():
+        loss = F.cross_entropy(model(split.val_x), split.val_y).item()
+    assert math.isclose(saved["val_loss"], loss, rel_tol=1e-5)
 
 
 @contextmanager
@@ -82,6 +100,16 @@ def test_profile_shares_cover_a_models_operators_once(page):
     assert math.isclose(sum(share.values()), 1.0, rel_tol=1e-9)
     assert {"aten::addmm", "aten::tanh"} <= set(share)
     assert not any(op.startswith("ProfilerStep") for op in share)
+
+
+def test_figure_and_its_labels_fit_inside_the_canvas(page):
+    fig = page["fig"]
+    canvas = FigureCanvasAgg(fig)  # the page's canvas is gone once its figure is closed
+    canvas.draw()
+    drawn = fig.get_tightbbox(canvas.get_renderer())  # in inches, like the figure's size
+    width, height = fig.get_size_inches()
+    assert drawn.x0 >= 0 and drawn.y0 >= 0
+    assert drawn.x1 <= width + 1e-6 and drawn.y1 <= height + 1e-6
 
 
 def test_page_gives_back_the_thread_count_it_found(page):
