@@ -50,16 +50,10 @@ def test_the_range_test_stops_only_by_its_rule(page):
         assert not math.isfinite(last) or last > factor * min(smoothed)
 
 
-def test_the_gradient_left_is_the_last_batch_s(page):
+def test_the_gradient_left_is_the_last_batch_s(page, last_batch_gradient):
     # At rate 0 the weights stay put, so the last batch's gradient can be recomputed on
     # the initial network.
-    data, batch_size = page["data"], page["BATCH_SIZE"]
-    batches = torch.Generator().manual_seed(page["SEED"])
-    for _ in range(2):  # one batch per step; the second is the last
-        batch = torch.randint(len(data.train_y), (batch_size,), generator=batches)
-    reference = page["make_mlp"]()
-    loss = F.cross_entropy(reference(data.train_x[batch]), data.train_y[batch])
-    expected = torch.autograd.grad(loss, list(reference.parameters()))
+    expected = last_batch_gradient(page)
     model = page["train"](0.0, steps=2)
     for parameter, gradient in zip(model.parameters(), expected, strict=True):
         torch.testing.assert_close(parameter.grad, gradient)

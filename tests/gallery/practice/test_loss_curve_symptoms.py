@@ -19,11 +19,6 @@ PAGE = "practice/plot_loss_curve_symptoms.py"
 
 
 @pytest.fixture(scope="module")
-def range_test(gallery_page):
-    return gallery_page("practice/plot_learning_rate_range_test.py")  # chooses and saves
-
-
-@pytest.fixture(scope="module")
 def page(gallery_page, range_test):
     return gallery_page(PAGE)
 
@@ -42,17 +37,13 @@ def test_the_working_loop_is_the_range_test_s_chosen_run(page, range_test):
     torch.testing.assert_close(val, range_test["val_losses"][range_test["chosen"]])
 
 
-def test_the_gradient_left_is_the_last_batch_s_or_none_with_a_late_zero_grad(page, monkeypatch):
+def test_the_gradient_left_is_the_last_batch_s_or_none_with_a_late_zero_grad(
+    page, monkeypatch, last_batch_gradient
+):
     # At rate 0 the weights stay put, so the last batch's gradient can be recomputed on
     # the initial network; zero_grad() after backward() leaves no gradient to apply.
     monkeypatch.setitem(page.namespace, "RATE", 0.0)
-    data, batch_size = page["data"], page["BATCH_SIZE"]
-    batches = torch.Generator().manual_seed(page["SEED"])
-    for _ in range(2):  # one batch per step; the second is the last
-        batch = torch.randint(len(data.train_y), (batch_size,), generator=batches)
-    reference = page["make_mlp"]()
-    loss = F.cross_entropy(reference(data.train_x[batch]), data.train_y[batch])
-    expected = torch.autograd.grad(loss, list(reference.parameters()))
+    expected = last_batch_gradient(page)
     model = page["train"](steps=2)[0]
     for parameter, gradient in zip(model.parameters(), expected, strict=True):
         torch.testing.assert_close(parameter.grad, gradient)

@@ -18,11 +18,6 @@ PAGE = "practice/plot_statistics_during_training.py"
 
 
 @pytest.fixture(scope="module")
-def range_test(gallery_page):
-    return gallery_page("practice/plot_learning_rate_range_test.py")  # chooses and saves
-
-
-@pytest.fixture(scope="module")
 def page(gallery_page, range_test):
     return gallery_page(PAGE)
 
@@ -56,23 +51,14 @@ def test_the_baseline_network_is_the_range_test_s(page, range_test):
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])
-def test_the_hooks_record_what_a_manual_pass_computes(page, batch_norm):
+def test_the_hooks_record_what_a_manual_pass_computes(page, batch_norm, relu_statistics):
     data = page["data"]
     x, y = data.train_x[:64], data.train_y[:64]
     model = page["make_mlp"]("default", batch_norm)
     statistics = page["LayerStatistics"](model)
     F.cross_entropy(model(x), y).backward()
     statistics.remove()
-    activations, h = [], x
-    for module in model:
-        h = module(h)
-        if isinstance(module, nn.ReLU):
-            h.retain_grad()
-            activations.append(h)
-    F.cross_entropy(h, y).backward()
-    rms = [a.detach().pow(2).mean().sqrt().item() for a in activations]
-    grad_rms = [a.grad.pow(2).mean().sqrt().item() for a in activations]
-    dead = [(a == 0).all(dim=0).float().mean().item() for a in activations]
+    rms, grad_rms, dead, _ = relu_statistics(model, x, y)
     assert len(rms) == page["DEPTH"]
     assert [layer[0] for layer in statistics.activation_rms] == pytest.approx(rms, rel=1e-5)
     assert [layer[0] for layer in statistics.gradient_rms] == pytest.approx(grad_rms, rel=1e-4)

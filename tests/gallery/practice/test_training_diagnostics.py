@@ -13,28 +13,8 @@ def page(gallery_page):
     return gallery_page("practice/plot_training_diagnostics.py")
 
 
-def manual_statistics(model, x, y):
-    """Per-ReLU statistics from a pass written out by hand; signs from the ReLU's input."""
-    activations, pre_activations, h = [], [], x
-    for module in model:
-        if isinstance(module, nn.ReLU):
-            pre_activations.append(h.detach())
-        h = module(h)
-        if isinstance(module, nn.ReLU):
-            h.retain_grad()
-            activations.append(h)
-    F.cross_entropy(h, y).backward()
-    rms = [a.detach().pow(2).mean().sqrt().item() for a in activations]
-    grad_rms = [a.grad.pow(2).mean().sqrt().item() for a in activations]
-    dead = [(a == 0).all(dim=0).float().mean().item() for a in activations]
-    one_sign = [
-        ((p > 0).all(dim=0) | (p <= 0).all(dim=0)).float().mean().item() for p in pre_activations
-    ]
-    return rms, grad_rms, dead, one_sign
-
-
 @pytest.mark.parametrize("init", ["default", "He"])
-def test_the_hooks_record_what_a_manual_pass_computes(page, init):
+def test_the_hooks_record_what_a_manual_pass_computes(page, init, relu_statistics):
     data = page["data"]
     x, y = data.train_x[:64], data.train_y[:64]
     torch.manual_seed(3)
@@ -42,7 +22,7 @@ def test_the_hooks_record_what_a_manual_pass_computes(page, init):
     statistics = page["LayerStatistics"](model)
     F.cross_entropy(model(x), y).backward()
     statistics.remove()
-    rms, grad_rms, dead, one_sign = manual_statistics(model, x, y)
+    rms, grad_rms, dead, one_sign = relu_statistics(model, x, y)
     assert len(rms) == page["DEPTH"]
     assert [layer[0] for layer in statistics.activation_rms] == pytest.approx(rms, rel=1e-5)
     assert [layer[0] for layer in statistics.gradient_rms] == pytest.approx(grad_rms, rel=1e-4)
