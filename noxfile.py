@@ -100,6 +100,8 @@ def downloads(session: nox.Session) -> None:
         silent=True,
         external=True,
     )
+    if frozen is None:  # nox --install-only runs no commands, so there is nothing to check
+        return
     # Exact pins only: not the editable project, nor uv's message naming the environment.
     pins = [
         line

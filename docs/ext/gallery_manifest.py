@@ -346,9 +346,10 @@ SECTIONS = (
                 slow=True,  # it reads what plot_pretraining.py saves
                 small={"TARGET_EPOCHS": 2, "TARGET_BATCH_SIZE": 10, "EVAL_EVERY": 1},
             ),
+            Page("practice/plot_low_rank_adapters.py", "low-rank adapters (LoRA): the layer"),
             Page(
-                "practice/plot_low_rank_adapters.py",
-                "low-rank adapters (LoRA)",
+                "practice/plot_lora_rank_and_rate.py",
+                "training low-rank adapters: rank, rate and merge",
                 slow=True,  # it reads what plot_pretraining.py and plot_fine_tuning.py save
                 small={"N_START_IMAGES": 16},  # with the other pages' small runs
             ),

@@ -13,7 +13,8 @@ ways, and compares them with training it from scratch on those images. You will 
   fixed in advance, and why the winner's validation score is then optimistic.
 
 Run :doc:`plot_pretraining` first; without what it saved, this page stops and says so.
-:doc:`plot_low_rank_adapters` adds low-rank adapters (LoRA) to the methods compared here.
+:doc:`plot_low_rank_adapters` writes low-rank adapters (LoRA) out, and
+:doc:`plot_lora_rank_and_rate` adds them to the methods compared here.
 """
 
 # %%
@@ -51,7 +52,7 @@ EARLY_LR_FACTORS = (0.1, 0.3, 1.0)  # multiply the peak rate for stages 1, 2 and
 EVAL_EVERY = 4  # epochs between the points of the validation curves
 CURVE_STRIDE = 4  # the curves score every fourth validation image, to save time
 PRETRAINED_FILE = "pretrained.pt"  # written by plot_pretraining.py
-SAVED_FILE = "fine_tuning.pt"  # read by plot_low_rank_adapters.py
+SAVED_FILE = "fine_tuning.pt"  # read by plot_lora_rank_and_rate.py
 LAYERS = [nn.Sequential, nn.Conv2d, nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU]
 LAYERS += [nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear]
 
@@ -261,7 +262,7 @@ plt.show()
 # As every run ends with its rate annealed, a curve's last rise cannot tell whether a
 # longer run would help: the comparison holds at this length (curves above). The chosen
 # method's validation accuracy is optimistic: its rate was the best of three on these
-# images. :doc:`plot_low_rank_adapters` pairs a fifth method with these; it gets the
+# images. :doc:`plot_lora_rank_and_rate` pairs a fifth method with these; it gets the
 # settings and, per method, the rate, validation predictions and size: no test image.
 settings = dict(seed=SEED, epochs=TARGET_EPOCHS, batch_size=TARGET_BATCH_SIZE)
 saved = dict(settings=settings | {"peak_rates": PEAK_RATES}, rates=rates, chosen=chosen)

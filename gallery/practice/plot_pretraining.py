@@ -57,7 +57,7 @@ CROP_PADDING = 2
 PRETRAIN_EPOCHS = 3
 PRETRAIN_BATCH_SIZE = 128
 PRETRAIN_LR = 0.2  # peak of a one-cycle schedule
-SAVED_FILE = "pretrained.pt"  # read by plot_fine_tuning.py and plot_low_rank_adapters.py
+SAVED_FILE = "pretrained.pt"  # read by plot_fine_tuning.py and plot_lora_rank_and_rate.py
 
 torch.manual_seed(SEED)  # the split, the weights, the shuffles and the augmentation
 data = load_cifar10()

@@ -114,9 +114,11 @@ for method in ("linear probe", "full fine-tuning", "lower early rates"):
 # rate kept at its edge, as that page does. With the factor printed above in pixels per
 # image and a far larger network, this is work for a GPU, to which ``train`` and
 # ``score`` would have to move the model, each batch and its labels (as written, they
-# use the CPU). For LoRA, freeze, then ``add_lora`` of :doc:`plot_low_rank_adapters`,
-# then the new head: the order that page uses on this network, checking that only the
-# adapters and the head train.
+# use the CPU). For LoRA, freeze, then ``add_lora`` of :doc:`plot_low_rank_adapters`
+# (imported from :mod:`pytorch_examples.adapters`), then the new head: the order that
+# page uses on this network, checking that only the adapters and the head train; and
+# train with the whole model as ``frozen``, so that batch normalization keeps its
+# running statistics.
 #
 # .. code-block:: python
 #
