@@ -137,8 +137,8 @@ def first_step_change(rank: int, scale: float) -> tuple[float, float]:
         for draw in range(N_DRAWS):
             torch.manual_seed(SEED + draw)
             x, gradient = torch.randn(8, 32, 8, 8), torch.randn(8, 32, 8, 8)
-            layer = LoRAConv2d(nn.Conv2d(32, 32, 3, padding=1, bias=False), rank, 1.0)
-            layer.scale = scale
+            conv = nn.Conv2d(32, 32, 3, padding=1, bias=False)
+            layer = LoRAConv2d(conv, rank, alpha=scale * math.sqrt(rank))
             before = layer(x).detach()
             (layer(x) * gradient).sum().backward()
             with torch.no_grad():
